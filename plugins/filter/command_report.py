@@ -1,0 +1,164 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: command_report
+short_description: Group the results of one command run on many hosts into a readable report
+version_added: 0.1.0
+author:
+  - jvmops.deploy contributors
+description:
+  - Takes the registered result of a command task from each host of a play and returns one report
+    with each host's output under its name and the hosts that failed, were unreachable or were skipped.
+  - Used by the P(jvmops.deploy.run_command#playbook) playbook; useful after any fan-out command.
+options:
+  _input:
+    description:
+      - Mapping of host name to that host's registered result. A host without a result (for example
+        one that was never reached) is reported as C(missing).
+    type: dict
+    required: true
+  hosts:
+    description:
+      - Host names in the order to report them. Defaults to the sorted keys of the input.
+    type: list
+    elements: str
+"""
+
+EXAMPLES = r"""
+- name: Report every host's output
+  ansible.builtin.debug:
+    msg: "{{ report.lines }}"
+  vars:
+    report: >-
+      {{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'uptime_result')))
+         | jvmops.deploy.command_report(hosts=ansible_play_hosts_all) }}
+  run_once: true
+"""
+
+RETURN = r"""
+_value:
+  description: The report.
+  type: dict
+  contains:
+    hosts:
+      description: One entry per host, in report order, with C(host), C(status), C(rc), C(stdout_lines), C(stderr_lines), C(msg).
+      type: list
+      elements: dict
+    ok:
+      description: Hosts whose command exited 0.
+      type: list
+      elements: str
+    failed:
+      description: Hosts whose command failed (non-zero exit, timeout, module error).
+      type: list
+      elements: str
+    unreachable:
+      description: Hosts that could not be reached.
+      type: list
+      elements: str
+    skipped:
+      description: Hosts where the command did not run (check mode, a condition).
+      type: list
+      elements: str
+    missing:
+      description: Hosts with no result at all.
+      type: list
+      elements: str
+    lines:
+      description: The report as lines of text, each host's output indented under a C(== host: status ==) header, then a summary.
+      type: list
+      elements: str
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+
+STATUSES = ("ok", "failed", "unreachable", "skipped", "missing")
+
+
+def _is_mapping(value):
+    return hasattr(value, "keys") and hasattr(value, "get")
+
+
+def _lines(result, key):
+    lines = result.get(f"{key}_lines")
+    if lines is None:
+        text = result.get(key)
+        lines = to_text(text).splitlines() if text else []
+    return [to_text(line) for line in lines]
+
+
+def _status(result):
+    if not _is_mapping(result):
+        return "missing"
+    if result.get("unreachable"):
+        return "unreachable"
+    if result.get("skipped"):
+        return "skipped"
+    if result.get("failed"):
+        return "failed"
+    return "ok"
+
+
+def host_entry(host, result):
+    """Normalise one host's registered result."""
+    status = _status(result)
+    result = result if _is_mapping(result) else {}
+    return {
+        "host": host,
+        "status": status,
+        "rc": result.get("rc"),
+        "stdout_lines": _lines(result, "stdout"),
+        "stderr_lines": _lines(result, "stderr"),
+        "msg": to_text(result.get("msg", "")) if status != "ok" else "",
+    }
+
+
+def _header(entry):
+    detail = entry["status"]
+    if entry["rc"] is not None and entry["status"] in ("ok", "failed"):
+        detail += f", rc={entry['rc']}"
+    return f"== {entry['host']}: {detail} =="
+
+
+def render_lines(entries):
+    lines = []
+    for entry in entries:
+        lines.append(_header(entry))
+        lines.extend(f"  {line}" for line in entry["stdout_lines"])
+        lines.extend(f"  stderr: {line}" for line in entry["stderr_lines"])
+        if entry["msg"] and not entry["stderr_lines"]:
+            lines.extend(f"  {line}" for line in entry["msg"].splitlines())
+    counts = {status: [e["host"] for e in entries if e["status"] == status] for status in STATUSES}
+    summary = ", ".join(f"{len(counts[s])} {s}" for s in STATUSES if counts[s] or s == "ok")
+    lines.append(f"== {len(entries)} hosts: {summary} ==")
+    for status in ("failed", "unreachable", "missing"):
+        if counts[status]:
+            lines.append(f"{status}: {', '.join(counts[status])}")
+    return lines
+
+
+def command_report(results, hosts=None):
+    if not _is_mapping(results):
+        raise AnsibleFilterError(
+            f"command_report: the input must be a mapping of host name to registered result, got {type(results).__name__}"
+        )
+    if hosts is None:
+        hosts = sorted(results)
+    elif isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
+        raise AnsibleFilterError(f"command_report: hosts must be a list of host names, got {type(hosts).__name__}")
+    entries = [host_entry(to_text(host), results.get(host)) for host in hosts]
+    report = {"hosts": entries, "lines": render_lines(entries)}
+    for status in STATUSES:
+        report[status] = [e["host"] for e in entries if e["status"] == status]
+    return report
+
+
+class FilterModule:
+    """jvmops.deploy filters."""
+
+    def filters(self):
+        return {"command_report": command_report}
