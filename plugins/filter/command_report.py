@@ -44,7 +44,9 @@ _value:
   type: dict
   contains:
     hosts:
-      description: One entry per host, in report order, with C(host), C(status), C(rc), C(stdout_lines), C(stderr_lines), C(msg).
+      description:
+        - One entry per host, in report order, with C(host), C(status), C(rc), C(stdout_lines),
+          C(stderr_lines) and C(msg).
       type: list
       elements: dict
     ok:
@@ -68,7 +70,9 @@ _value:
       type: list
       elements: str
     lines:
-      description: The report as lines of text, each host's output indented under a C(== host: status ==) header, then a summary.
+      description:
+        - The report as lines of text, each host's output indented under a header naming the host
+          and its status, then a summary line and the lists of failed and unreachable hosts.
       type: list
       elements: str
 """

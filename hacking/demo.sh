@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make demo`: run the collection's playbooks against the lab hosts, as a user would.
+# Until the deployment playbooks land it runs run_command across the whole lab.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+inventory=${1:?usage: demo.sh INVENTORY}
+.venv/bin/ansible-playbook -i "$inventory" jvmops.deploy.run_command \
+  -e target=lab -e "command='echo \"\$(hostname): \$(. /etc/os-release; echo \$PRETTY_NAME), up \$(cut -d. -f1 /proc/uptime)s\"'" \
+  -e confirm=true -e readonly=true
+echo
+echo "demo: the lab is up; inventory: $inventory"
+echo "demo: try: .venv/bin/ansible-playbook -i $inventory jvmops.deploy.run_command -e target=app -e command=uptime"

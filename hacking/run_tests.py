@@ -1,0 +1,215 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the test stages in order and close with one pytest-style summary line.
+
+    run_tests.py --tree DIR sanity lint units integration lab
+
+Every stage runs even when an earlier one failed, so one run shows everything that is wrong;
+the exit status is non-zero when any check failed. Set JVMOPS_LAB_KEEP=1 to leave the lab up
+after the lab stage (to look around); by default it is removed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+PYVER = f"{sys.version_info[0]}.{sys.version_info[1]}"
+OUT = REPO / ".build" / "results"
+
+
+@dataclass
+class Result:
+    stage: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def banner(text):
+    print(f"\n{'=' * 20} {text} {'=' * max(0, 58 - len(text))}", flush=True)
+
+
+def stream(cmd, cwd, env=None):
+    """Run a command, showing its output as it comes, and return (returncode, output)."""
+    print(f"$ {' '.join(str(c) for c in cmd)}", flush=True)
+    full_env = dict(os.environ, **(env or {}))
+    full_env["PATH"] = f"{VENV_BIN}:{full_env.get('PATH', '')}"
+    with subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as proc:
+        lines = []
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+        sys.stdout.flush()
+        return proc.wait(), "".join(lines)
+
+
+def count_junit(path, result):
+    """Add a pytest junit file's counts to result."""
+    if not path.exists():
+        result.failed += 1
+        result.failures.append(f"{path.name}: no report written")
+        return
+    root = ET.parse(path).getroot()
+    for suite in root.iter("testsuite"):
+        for case in suite.iter("testcase"):
+            name = f"{case.get('classname')}::{case.get('name')}"
+            if case.find("failure") is not None or case.find("error") is not None:
+                result.failed += 1
+                result.failures.append(name)
+            elif case.find("skipped") is not None:
+                result.skipped += 1
+            else:
+                result.passed += 1
+
+
+def parse_sanity(output, returncode, result):
+    ran = list(dict.fromkeys(re.findall(r'^Running sanity test "([^"]+)"', output, re.M)))
+    failed = set()
+    block = re.search(r"The \d+ sanity test\(s\) listed below \(out of \d+\) failed[^\n]*\n((?:[\w-]+\n)+)", output)
+    if block:
+        failed = set(block.group(1).split())
+    skipped = re.findall(r'^WARNING: Skipping sanity test "([^"]+)"', output, re.M)
+    result.skipped += len(set(skipped))
+    for name in ran:
+        if name in failed:
+            result.failed += 1
+            result.failures.append(f"sanity: {name}")
+        else:
+            result.passed += 1
+    if returncode and not failed:
+        result.failed += 1
+        result.failures.append(f"sanity: ansible-test exited {returncode}")
+
+
+def one(result, name, returncode):
+    if returncode == 0:
+        result.passed += 1
+    else:
+        result.failed += 1
+        result.failures.append(name)
+
+
+def stage_sanity(tree):
+    result = Result("sanity")
+    code, output = stream(["ansible-test", "sanity", "--venv", "--python", PYVER, "--color", "no"], tree)
+    parse_sanity(output, code, result)
+    return result
+
+
+def stage_lint(tree):
+    result = Result("lint")
+    code, _out = stream(["ansible-lint", "--offline", "--profile", "production", "--nocolor"], tree)
+    one(result, "lint: ansible-lint --profile production", code)
+    code, _out = stream(["antsibull-changelog", "lint"], tree)
+    one(result, "lint: antsibull-changelog lint", code)
+    return result
+
+
+def pytest(result, tree, paths, junit, env=None, extra=()):
+    OUT.mkdir(parents=True, exist_ok=True)
+    junit = OUT / junit
+    junit.unlink(missing_ok=True)
+    env = dict(env or {})
+    env["PYTHONPATH"] = str(Path(tree).parents[2])
+    stream([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "console_output_style=classic",
+            "-rfE", f"--junitxml={junit}", *extra, *paths], tree, env)
+    count_junit(junit, result)
+    return result
+
+
+def stage_units(tree):
+    return pytest(Result("units"), tree, ["tests/unit"], "units.xml")
+
+
+def parse_integration(output, returncode, result):
+    ran = re.findall(r"^Running (\S+) integration test role", output, re.M)
+    failed = set(re.findall(r"^ERROR: Command \"ansible-playbook \S+\" returned exit status \d+\.$", output, re.M))
+    block = re.search(r"The \d+ integration test\(s\) listed below \(out of \d+\) failed[^\n]*\n((?:\s*\S+\n?)+)", output)
+    failed_targets = set(block.group(1).split()) if block else set()
+    for target in ran:
+        if target in failed_targets or (returncode and not failed_targets and target == ran[-1]):
+            result.failed += 1
+            result.failures.append(f"integration: {target}")
+        else:
+            result.passed += 1
+    if returncode and not ran:
+        result.failed += 1
+        result.failures.append(f"integration: ansible-test exited {returncode}")
+    del failed
+
+
+def stage_integration(tree):
+    result = Result("integration")
+    code, output = stream(["ansible-test", "integration", "--local", "--python", PYVER, "--color", "no",
+                           "--continue-on-error"], tree)
+    parse_integration(output, code, result)
+    return result
+
+
+def stage_lab(tree):
+    result = Result("lab")
+    lab = [sys.executable, str(REPO / "tests" / "lab" / "lab.py")]
+    code, _out = stream([*lab, "down"], REPO)
+    code, _out = stream([*lab, "up"], REPO)
+    one(result, "lab: lab up", code)
+    if code == 0:
+        pytest(result, tree, ["tests/lab"], "lab.xml", extra=["-v"])
+    if os.environ.get("JVMOPS_LAB_KEEP") != "1":
+        code, _out = stream([*lab, "down"], REPO)
+        one(result, "lab: lab down", code)
+    return result
+
+
+STAGES = {
+    "sanity": stage_sanity,
+    "lint": stage_lint,
+    "units": stage_units,
+    "integration": stage_integration,
+    "lab": stage_lab,
+}
+
+
+def summary_line(results):
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    skipped = sum(r.skipped for r in results)
+    return f"{passed} passed, {failed} failed, {skipped} skipped"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tree", required=True, help="the ansible_collections/jvmops/deploy copy to test")
+    parser.add_argument("stages", nargs="+", choices=list(STAGES))
+    args = parser.parse_args(argv)
+    results = []
+    for name in args.stages:
+        banner(name)
+        started = time.monotonic()
+        result = STAGES[name](args.tree)
+        result.seconds = time.monotonic() - started
+        results.append(result)
+    banner("summary")
+    for r in results:
+        print(f"{r.stage:<12} {r.passed:>4} passed {r.failed:>4} failed {r.skipped:>4} skipped  {r.seconds:7.1f}s")
+    for r in results:
+        for failure in r.failures:
+            print(f"FAILED {failure}")
+    print(f"total: {summary_line(results)}", flush=True)
+    return 1 if any(r.failed for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

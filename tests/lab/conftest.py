@@ -1,0 +1,114 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures for scenarios on the lab hosts: the lab itself and a playbook runner.
+
+The lab must be up (`make lab-test` and `make test` bring it up); its inventory is read from
+$JVMOPS_LAB_DIR/inventory.yml. Playbooks run as users run them: `ansible-playbook
+jvmops.deploy.<name>` against the collection in ANSIBLE_COLLECTIONS_PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+LAB_DIR = Path(os.environ.get("JVMOPS_LAB_DIR", "/var/lib/jvmops-lab"))
+INVENTORY = LAB_DIR / "inventory.yml"
+ANSIBLE_BIN = Path(sys.executable).parent
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
+    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
+    re.M,
+)
+
+
+@dataclass(repr=False)
+class Run:
+    """One ansible-playbook run: exit status, output and the recap per host."""
+
+    rc: int
+    output: str
+
+    @property
+    def recap(self):
+        return {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
+                for m in RECAP.finditer(self.output)}
+
+    def changed(self, exclude=("localhost",)):
+        return {h: r["changed"] for h, r in self.recap.items() if h not in exclude and r["changed"]}
+
+    def __repr__(self):
+        return f"ansible exited {self.rc}; its output:\n{self.output}"
+
+
+def ansible_env():
+    env = dict(os.environ)
+    env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="True",
+               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_DEPRECATION_WARNINGS="0",
+               PATH=f"{ANSIBLE_BIN}:{env.get('PATH', '')}")
+    return env
+
+
+class Lab:
+    """The running lab: its inventory, and hosts to stop, start or reach over SSH."""
+
+    inventory = INVENTORY
+
+    def __init__(self):
+        self._lab = [sys.executable, str(HERE / "lab.py")]
+
+    def _call(self, *args, check=True, **kwargs):
+        return subprocess.run([*self._lab, *args], check=check, text=True, capture_output=True, **kwargs)
+
+    def stop(self, host):
+        self._call("stop", host)
+
+    def start(self, host):
+        self._call("start", host)
+
+    def ssh(self, host, command, check=True):
+        return self._call("ssh", host, command, check=check)
+
+    def playbook(self, playbook, extra_vars=None, check=False, diff=False, stdin=subprocess.DEVNULL, timeout=600):
+        cmd = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", str(self.inventory), playbook]
+        for key, value in (extra_vars or {}).items():
+            cmd += ["-e", f"{key}={value}"]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        proc = subprocess.run(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=ansible_env(), timeout=timeout, check=False)
+        return Run(proc.returncode, proc.stdout)
+
+    def converge(self, playbook, extra_vars=None):
+        """Apply, then assert a second run and a --check run change nothing; return the first run."""
+        first = self.playbook(playbook, extra_vars)
+        assert first.rc == 0, first
+        second = self.playbook(playbook, extra_vars)
+        assert second.rc == 0 and not second.changed(), f"second run changed {second.changed()}\n{second}"
+        check = self.playbook(playbook, extra_vars, check=True, diff=True)
+        assert check.rc == 0 and not check.changed(), f"--check run changed {check.changed()}\n{check}"
+        return first
+
+    def adhoc(self, pattern, module, args=None, timeout=300):
+        cmd = [str(ANSIBLE_BIN / "ansible"), "-i", str(self.inventory), pattern, "-m", module]
+        if args:
+            cmd += ["-a", args]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=ansible_env(), timeout=timeout, check=False)
+        return Run(proc.returncode, proc.stdout)
+
+
+@pytest.fixture(scope="session")
+def lab():
+    if not INVENTORY.exists():
+        pytest.fail(f"no lab inventory at {INVENTORY}: run `make lab-up` first (make test does)")
+    return Lab()

@@ -1,0 +1,67 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.jvmops.deploy.plugins.filter.command_report import FilterModule, command_report
+
+OK = {"changed": True, "rc": 0, "stdout": "up 3 days\nload 0.1", "stdout_lines": ["up 3 days", "load 0.1"],
+      "stderr": "", "stderr_lines": []}
+FAILED = {"failed": True, "rc": 2, "stdout": "", "stderr": "ls: cannot access 'x'", "msg": "non-zero return code"}
+UNREACHABLE = {"unreachable": True, "changed": False, "msg": "Failed to connect to the host via ssh: no route"}
+SKIPPED = {"skipped": True, "changed": False, "msg": "Command would have run if not in check mode"}
+
+
+def test_groups_hosts_by_status_in_given_order():
+    results = {"app1": OK, "app2": FAILED, "build1": UNREACHABLE, "lb1": SKIPPED}
+    report = command_report(results, hosts=["lb1", "app1", "app2", "build1", "db1"])
+    assert [h["host"] for h in report["hosts"]] == ["lb1", "app1", "app2", "build1", "db1"]
+    assert report["ok"] == ["app1"]
+    assert report["failed"] == ["app2"]
+    assert report["unreachable"] == ["build1"]
+    assert report["skipped"] == ["lb1"]
+    assert report["missing"] == ["db1"]
+
+
+def test_lines_put_each_hosts_output_under_its_name():
+    lines = command_report({"app1": OK, "app2": FAILED}, hosts=["app1", "app2"])["lines"]
+    assert lines[:3] == ["== app1: ok, rc=0 ==", "  up 3 days", "  load 0.1"]
+    assert lines[3] == "== app2: failed, rc=2 =="
+    assert lines[4] == "  stderr: ls: cannot access 'x'"
+    assert lines[-2] == "== 2 hosts: 1 ok, 1 failed =="
+    assert lines[-1] == "failed: app2"
+
+
+def test_unreachable_host_shows_the_connection_error():
+    lines = command_report({"build1": UNREACHABLE})["lines"]
+    assert lines[0] == "== build1: unreachable =="
+    assert lines[1] == "  Failed to connect to the host via ssh: no route"
+    assert lines[-1] == "unreachable: build1"
+
+
+def test_stdout_without_lines_is_split():
+    report = command_report({"a": {"rc": 0, "stdout": "one\ntwo"}})
+    assert report["hosts"][0]["stdout_lines"] == ["one", "two"]
+
+
+def test_default_order_is_sorted():
+    report = command_report({"b": OK, "a": OK})
+    assert [h["host"] for h in report["hosts"]] == ["a", "b"]
+
+
+@pytest.mark.parametrize("bad", [["app1"], "app1", None])
+def test_rejects_input_that_is_not_a_mapping(bad):
+    with pytest.raises(AnsibleFilterError, match="mapping of host name"):
+        command_report(bad)
+
+
+def test_rejects_hosts_given_as_a_string():
+    with pytest.raises(AnsibleFilterError, match="hosts must be a list"):
+        command_report({"a": OK}, hosts="a")
+
+
+def test_filter_is_registered():
+    assert FilterModule().filters()["command_report"] is command_report
