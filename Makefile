@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 export JVMOPS_LAB_DIR := $(LAB_DIR)
 
-.PHONY: help system venv tree demo test sanity lint units integration lab-test \
+.PHONY: help system venv tree demo test sanity lint units build-test integration lab-test \
         lab-up lab-down lab-status build clean
 
 help: ## list the targets
@@ -34,8 +34,8 @@ tree: venv ## copy the collection into .build/collections/ansible_collections/jv
 demo: system tree lab-up ## bring up the lab and run the playbooks against it
 	@hacking/demo.sh "$(INVENTORY)"
 
-test: system tree ## sanity, lint, unit, integration and lab tests, with one summary
-	@$(RUN_TESTS) --tree "$(TREE)" sanity lint units integration lab
+test: system tree ## sanity, lint, unit, build, integration and lab tests, with one summary
+	@$(RUN_TESTS) --tree "$(TREE)" sanity lint units build integration lab
 
 sanity: tree ## ansible-test sanity with empty ignore files
 	@$(RUN_TESTS) --tree "$(TREE)" sanity
@@ -45,6 +45,9 @@ lint: tree ## ansible-lint (production profile) and the changelog fragments
 
 units: tree ## pytest unit tests
 	@$(RUN_TESTS) --tree "$(TREE)" units
+
+build-test: tree ## build the tarball, install it offline, use it from the installed copy
+	@$(RUN_TESTS) --tree "$(TREE)" build
 
 integration: tree ## ansible-test integration targets
 	@$(RUN_TESTS) --tree "$(TREE)" integration

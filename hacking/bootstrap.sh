@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 say() { printf 'bootstrap: %s\n' "$*"; }
 
-# Debian packages: the lab (nspawn, debootstrap, apt proxy, bridge), SSH, and git for the build tree.
-DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client git ca-certificates)
+# Debian packages: the lab (nspawn, debootstrap, apt proxy, bridge), SSH, git for the build tree,
+# and the shell linter that ansible-test sanity runs.
+DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client git ca-certificates shellcheck)
 
 system() {
   [ "$(uname -s)" = Linux ] || die "this needs Linux (the lab boots systemd-nspawn containers); found $(uname -s)"
@@ -39,11 +40,8 @@ system() {
 pick_python() {
   # Newest CPython 3.11-3.14 on PATH or in pyenv; prints its path.
   local best="" best_ver=0 cand ver
-  local cands=(python3.14 python3.13 python3.12 python3.11 python3)
-  for cand in "${cands[@]}"; do command -v "$cand" >/dev/null && cands+=("$(command -v "$cand")"); done
-  for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[1-4]*/bin/python3 "${cands[@]}"; do
-    [ -x "$cand" ] || cand=$(command -v "$cand" 2>/dev/null) || continue
-    [ -n "$cand" ] && [ -x "$cand" ] || continue
+  for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[1-4]*/bin/python3 python3.14 python3.13 python3.12 python3.11 python3; do
+    cand=$(command -v "$cand" 2>/dev/null) || continue
     ver=$("$cand" -c 'import sys, venv, ensurepip; v = sys.version_info; print(v[0] * 100 + v[1] if v[:2] >= (3, 11) and v[:2] <= (3, 14) and sys.implementation.name == "cpython" else 0)' 2>/dev/null) || continue
     if [ "$ver" -gt "$best_ver" ]; then best=$cand; best_ver=$ver; fi
   done

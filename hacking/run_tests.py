@@ -134,6 +134,10 @@ def stage_units(tree):
     return pytest(Result("units"), tree, ["tests/unit"], "units.xml")
 
 
+def stage_build(tree):
+    return pytest(Result("build"), tree, ["tests/build"], "build.xml")
+
+
 def parse_integration(output, returncode, result):
     ran = re.findall(r"^Running (\S+) integration test role", output, re.M)
     failed = set(re.findall(r"^ERROR: Command \"ansible-playbook \S+\" returned exit status \d+\.$", output, re.M))
@@ -177,6 +181,7 @@ STAGES = {
     "sanity": stage_sanity,
     "lint": stage_lint,
     "units": stage_units,
+    "build": stage_build,
     "integration": stage_integration,
     "lab": stage_lab,
 }

@@ -581,7 +581,37 @@ def cmd_down(cfg, _args):
             with contextlib.suppress(FileNotFoundError):
                 Path("/run/systemd/nspawn/unix-export", cfg.machine(name)).rmdir()
     shutil.rmtree(cfg.state, ignore_errors=True)
+    leftovers = find_leftovers(cfg)
+    if leftovers:
+        raise LabError("lab down left things behind:\n  " + "\n  ".join(leftovers))
     say(f"lab removed ({len(state['hosts'])} hosts); base image and apt cache kept in {cfg.cache}")
+
+
+def find_leftovers(cfg):
+    """What of the lab still exists: links, processes, mounts, state."""
+    found = []
+    links = run(["ip", "-o", "link", "show"], capture=True).stdout
+    for line in links.splitlines():
+        name = line.split(":")[1].strip().split("@")[0]
+        if name == cfg.bridge or name.startswith("vb-jv-"):
+            found.append(f"network link {name}")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "--machine=jv-" in cmdline or ("--supervise=" in cmdline and "lab.py" in cmdline):
+            found.append(f"process {proc.name}: {cmdline.strip()}")
+    mounts = Path("/proc/self/mounts").read_text()
+    for line in mounts.splitlines():
+        point = line.split()[1]
+        if point.startswith((str(cfg.state), str(cfg.cache))):
+            found.append(f"mount {point}")
+    if cfg.state.exists():
+        found.append(f"directory {cfg.state}")
+    return found
 
 
 def cmd_status(cfg, _args):
