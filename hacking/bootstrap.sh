@@ -61,15 +61,16 @@ venv() {
   py=$(pick_python)
   want="$("$py" -c 'import sys; print(sys.version.split()[0])') $(sha256sum requirements-dev.txt | cut -c1-16)"
   stamp=.venv/.jvmops-stamp
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/python ]; then
-    return 0
+  if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/python ]; }; then
+    say "creating .venv with $py ($want)"
+    rm -rf .venv
+    "$py" -m venv .venv || die "could not create .venv with $py"
+    pip_quiet --upgrade pip || die "could not upgrade pip in .venv (is PyPI reachable?)"
+    pip_quiet -r requirements-dev.txt || die "could not install requirements-dev.txt into .venv (is PyPI reachable?)"
+    printf '%s\n' "$want" > "$stamp"
   fi
-  say "creating .venv with $py ($want)"
-  rm -rf .venv
-  "$py" -m venv .venv || die "could not create .venv with $py"
-  pip_quiet --upgrade pip || die "could not upgrade pip in .venv (is PyPI reachable?)"
-  pip_quiet -r requirements-dev.txt || die "could not install requirements-dev.txt into .venv (is PyPI reachable?)"
-  printf '%s\n' "$want" > "$stamp"
+  # ansible-test --venv bootstraps pip from a host that not every machine reaches; give it a local copy.
+  .venv/bin/python hacking/ansible_test_pip.py || die "could not prepare pip for ansible-test's virtual environments"
 }
 
 case "${1:-}" in

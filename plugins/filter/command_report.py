@@ -83,6 +83,18 @@ from ansible.module_utils.common.text.converters import to_text
 STATUSES = ("ok", "failed", "unreachable", "skipped", "missing")
 
 
+def _kind(value):
+    """A user-facing name for a value's type (not the templar's internal class names)."""
+    if isinstance(value, (str, bytes)):
+        return "a string"
+    if value is None:
+        return "null"
+    if hasattr(value, "__iter__"):
+        return "a list"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
 def _is_mapping(value):
     return hasattr(value, "keys") and hasattr(value, "get")
 
@@ -148,12 +160,12 @@ def render_lines(entries):
 def command_report(results, hosts=None):
     if not _is_mapping(results):
         raise AnsibleFilterError(
-            f"command_report: the input must be a mapping of host name to registered result, got {type(results).__name__}"
+            f"command_report: the input must be a mapping of host name to registered result, got {_kind(results)}"
         )
     if hosts is None:
         hosts = sorted(results)
     elif isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
-        raise AnsibleFilterError(f"command_report: hosts must be a list of host names, got {type(hosts).__name__}")
+        raise AnsibleFilterError(f"command_report: hosts must be a list of host names, got {_kind(hosts)}")
     entries = [host_entry(to_text(host), results.get(host)) for host in hosts]
     report = {"hosts": entries, "lines": render_lines(entries)}
     for status in STATUSES:

@@ -52,14 +52,14 @@ def test_default_order_is_sorted():
     assert [h["host"] for h in report["hosts"]] == ["a", "b"]
 
 
-@pytest.mark.parametrize("bad", [["app1"], "app1", None])
-def test_rejects_input_that_is_not_a_mapping(bad):
-    with pytest.raises(AnsibleFilterError, match="mapping of host name"):
+@pytest.mark.parametrize("bad, kind", [(["app1"], "a list"), ("app1", "a string"), (None, "null"), (3, "an int"), (2.5, "a float")])
+def test_rejects_input_that_is_not_a_mapping(bad, kind):
+    with pytest.raises(AnsibleFilterError, match=f"mapping of host name to registered result, got {kind}$"):
         command_report(bad)
 
 
 def test_rejects_hosts_given_as_a_string():
-    with pytest.raises(AnsibleFilterError, match="hosts must be a list"):
+    with pytest.raises(AnsibleFilterError, match="hosts must be a list of host names, got a string"):
         command_report({"a": OK}, hosts="a")
 
 
