@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 inventory=${1:?usage: demo.sh INVENTORY}
 .venv/bin/ansible-playbook -i "$inventory" jvmops.deploy.run_command \
-  -e target=lab -e "command='echo \"\$(hostname): \$(. /etc/os-release; echo \$PRETTY_NAME), up \$(cut -d. -f1 /proc/uptime)s\"'" \
+  -e target=lab -e "command='echo \"\$(hostname): \$(. /etc/os-release; echo \$PRETTY_NAME), booted \$(ps -o etimes= -p 1 | tr -d \" \")s ago\"'" \
   -e confirm=true -e readonly=true
 echo
 echo "demo: the lab is up; inventory: $inventory"
-echo "demo: try: .venv/bin/ansible-playbook -i $inventory jvmops.deploy.run_command -e target=app -e command=uptime"
+echo "demo: try: ANSIBLE_COLLECTIONS_PATH=.build/collections .venv/bin/ansible-playbook -i $inventory jvmops.deploy.run_command -e target=app -e command=uptime"
