@@ -75,23 +75,14 @@ def count_junit(path, result):
                 result.passed += 1
 
 
-def parse_sanity(output, returncode, result):
-    ran = list(dict.fromkeys(re.findall(r'^Running sanity test "([^"]+)"', output, re.M)))
-    failed = set()
-    block = re.search(r"The \d+ sanity test\(s\) listed below \(out of \d+\) failed[^\n]*\n((?:[\w-]+\n)+)", output)
-    if block:
-        failed = set(block.group(1).split())
-    skipped = re.findall(r'^WARNING: Skipping sanity test "([^"]+)"', output, re.M)
-    result.skipped += len(set(skipped))
-    for name in ran:
-        if name in failed:
-            result.failed += 1
-            result.failures.append(f"sanity: {name}")
-        else:
-            result.passed += 1
+def parse_ansible_test(kind, ran, output, returncode, result):
+    """Count ansible-test's sanity tests or integration targets: each one that ran passed unless listed failed."""
+    block = re.search(rf"The \d+ {kind} test\(s\) listed below \(out of \d+\) failed[^\n]*\n((?:[\w.-]+\n)+)", output)
+    failed = set(block.group(1).split()) if block else set()
+    for name in dict.fromkeys(ran):
+        one(result, f"{kind}: {name}", 1 if name in failed else 0)
     if returncode and not failed:
-        result.failed += 1
-        result.failures.append(f"sanity: ansible-test exited {returncode}")
+        one(result, f"{kind}: ansible-test exited {returncode}", returncode)
 
 
 def one(result, name, returncode):
@@ -105,7 +96,9 @@ def one(result, name, returncode):
 def stage_sanity(tree):
     result = Result("sanity")
     code, output = stream(["ansible-test", "sanity", "--venv", "--python", PYVER, "--color", "no"], tree)
-    parse_sanity(output, code, result)
+    ran = re.findall(r'^Running sanity test "([^"]+)"', output, re.M)
+    parse_ansible_test("sanity", ran, output, code, result)
+    result.skipped += len(set(re.findall(r'^WARNING: Skipping sanity test "([^"]+)"', output, re.M)))
     return result
 
 
@@ -138,28 +131,12 @@ def stage_build(tree):
     return pytest(Result("build"), tree, ["tests/build"], "build.xml")
 
 
-def parse_integration(output, returncode, result):
-    ran = re.findall(r"^Running (\S+) integration test role", output, re.M)
-    failed = set(re.findall(r"^ERROR: Command \"ansible-playbook \S+\" returned exit status \d+\.$", output, re.M))
-    block = re.search(r"The \d+ integration test\(s\) listed below \(out of \d+\) failed[^\n]*\n((?:\s*\S+\n?)+)", output)
-    failed_targets = set(block.group(1).split()) if block else set()
-    for target in ran:
-        if target in failed_targets or (returncode and not failed_targets and target == ran[-1]):
-            result.failed += 1
-            result.failures.append(f"integration: {target}")
-        else:
-            result.passed += 1
-    if returncode and not ran:
-        result.failed += 1
-        result.failures.append(f"integration: ansible-test exited {returncode}")
-    del failed
-
-
 def stage_integration(tree):
     result = Result("integration")
     code, output = stream(["ansible-test", "integration", "--local", "--python", PYVER, "--color", "no",
                            "--continue-on-error"], tree)
-    parse_integration(output, code, result)
+    ran = re.findall(r"^Running (\S+) integration test role", output, re.M)
+    parse_ansible_test("integration", ran, output, code, result)
     return result
 
 
