@@ -1,0 +1,259 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: sysctl_profile
+short_description: Apply a set of kernel parameters live and persist them, skipping what this kernel refuses
+version_added: 0.1.0
+author:
+  - jvmops.deploy contributors
+description:
+  - Sets each kernel parameter live through C(/proc/sys) and writes the set to one file in C(/etc/sysctl.d/)
+    so it is applied again at boot.
+  - A parameter that this kernel or this network namespace does not have (C(net.ipv4.tcp_tw_recycle) is gone
+    since Linux 4.12; C(net.ipv4.tcp_mem) and C(net.core.netdev_max_backlog) are not per network namespace),
+    or whose value the kernel refuses (a container cannot raise C(net.core.rmem_max) above the host's value),
+    is skipped with a warning that names it; with O(strict=true) the module fails instead.
+  - Skipped parameters are written to the file as comments with the reason, so the file shows what was asked.
+  - Unlike M(ansible.posix.sysctl), one task handles a whole profile and tells applicable from
+    inapplicable parameters.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Refusals by the kernel are only known when writing, so check mode predicts a change for every parameter whose value differs.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  parameters:
+    description:
+      - Kernel parameters in dotted form and their values. Values with several fields (C(4096 87380 16777216))
+        are compared field by field, whatever the white space.
+    type: dict
+    required: true
+  file:
+    description:
+      - The file in C(/etc/sysctl.d/) (or elsewhere) that persists the profile. It is owned by this module:
+        its whole content is written.
+    type: path
+    default: /etc/sysctl.d/60-jvmops.conf
+  strict:
+    description:
+      - Fail, before changing anything, when a parameter does not exist, and fail when the kernel refuses a value.
+    type: bool
+    default: false
+  proc_root:
+    description:
+      - Where the kernel parameters are. Only for tests.
+    type: path
+    default: /proc/sys
+"""
+
+EXAMPLES = r"""
+- name: Tune the kernel for many connections
+  jvmops.deploy.sysctl_profile:
+    parameters:
+      net.core.somaxconn: 1024
+      net.ipv4.tcp_rmem: 4096 87380 16777216
+      net.ipv4.tcp_fin_timeout: 10
+    file: /etc/sysctl.d/60-app.conf
+
+- name: Refuse to run on a kernel that cannot take the whole profile
+  jvmops.deploy.sysctl_profile:
+    parameters:
+      net.ipv4.tcp_mem: 50576 64768 98152
+    strict: true
+"""
+
+RETURN = r"""
+applied:
+  description: Parameters whose live value was changed (or would be, in check mode), with the new value.
+  type: dict
+  returned: always
+  sample: {"net.core.somaxconn": "1024"}
+unchanged:
+  description: Parameters that already had the wanted value.
+  type: list
+  elements: str
+  returned: always
+  sample: ["net.ipv4.tcp_syncookies"]
+skipped_parameters:
+  description: Parameters that were not set, with the reason.
+  type: dict
+  returned: always
+  sample: {"net.ipv4.tcp_tw_recycle": "not on this kernel or in this network namespace"}
+values:
+  description: The live value of every parameter that exists here, read back from the kernel after the run (in check mode, the value it would have).
+  type: dict
+  returned: always
+  sample: {"net.core.somaxconn": "1024", "net.ipv4.tcp_rmem": "4096 87380 16777216"}
+file:
+  description: The file that persists the profile.
+  type: str
+  returned: always
+  sample: /etc/sysctl.d/60-jvmops.conf
+"""
+
+import errno
+import os
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+REASONS = {
+    errno.EINVAL: "the kernel refused the value (Invalid argument); in a container it cannot exceed the host's value",
+    errno.EPERM: "not allowed here (Operation not permitted): not settable from this namespace or container",
+    errno.EACCES: "read-only here (Permission denied): not settable from this namespace or container",
+    errno.EROFS: "read-only here (read-only file system): not settable from this namespace or container",
+}
+
+
+def normalize(value):
+    if isinstance(value, bool):
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def proc_path(proc_root, key):
+    return os.path.join(proc_root, key.replace(".", "/"))
+
+
+def read_value(path):
+    with open(path, "r", encoding="utf-8") as handle:
+        return normalize(handle.read())
+
+
+def write_value(path, value):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+
+
+def render_file(wanted, skipped):
+    lines = ["# Managed by jvmops.deploy.sysctl_profile: edits are overwritten.", ""]
+    for key in sorted(wanted):
+        if key in skipped:
+            lines.append(f"# {key} = {wanted[key]}  (skipped: {skipped[key]})")
+        else:
+            lines.append(f"{key} = {wanted[key]}")
+    return "\n".join(lines) + "\n"
+
+
+def validate(params):
+    wanted = {}
+    for key, value in params["parameters"].items():
+        if not KEY.match(str(key)) or ".." in str(key):
+            raise ValueError(f"parameters: '{key}' is not a kernel parameter name (dotted, like net.core.somaxconn)")
+        if value is None or normalize(value) == "" or isinstance(value, (dict, list)):
+            raise ValueError(f"parameters: '{key}' needs a scalar value, got {value!r}")
+        wanted[str(key)] = normalize(value)
+    if not wanted:
+        raise ValueError("parameters: give at least one kernel parameter")
+    return wanted
+
+
+def apply_profile(module, wanted):
+    proc_root = module.params["proc_root"]
+    applied, unchanged, skipped, values, previous = {}, [], {}, {}, {}
+    missing = [k for k in wanted if not os.path.exists(proc_path(proc_root, k))]
+    if missing and module.params["strict"]:
+        module.fail_json(msg=f"strict: these kernel parameters do not exist here: {', '.join(sorted(missing))}; "
+                             "nothing was changed", skipped_parameters={k: "not on this kernel or in this network namespace"
+                                                             for k in missing})
+    for key in sorted(wanted):
+        path = proc_path(proc_root, key)
+        if key in missing:
+            skipped[key] = "not on this kernel or in this network namespace"
+            continue
+        current = read_value(path)
+        previous[key] = current
+        if current == wanted[key]:
+            unchanged.append(key)
+            values[key] = current
+            continue
+        if module.check_mode:
+            applied[key] = wanted[key]
+            values[key] = wanted[key]
+            continue
+        try:
+            write_value(path, wanted[key])
+        except OSError as exc:
+            skipped[key] = REASONS.get(exc.errno, f"the kernel refused it: {to_native(exc.strerror or exc)}")
+            values[key] = current
+            continue
+        values[key] = read_value(path)
+        if values[key] != wanted[key]:
+            skipped[key] = f"the kernel kept {values[key]!r} instead of {wanted[key]!r}"
+            continue
+        applied[key] = values[key]
+    return applied, unchanged, skipped, values, previous
+
+
+def persist(module, wanted, skipped):
+    path = module.params["file"]
+    content = render_file(wanted, skipped)
+    before = ""
+    if os.path.exists(path):
+        with open(path, "r", encoding="utf-8") as handle:
+            before = handle.read()
+    if before == content:
+        return False, before, content
+    if not module.check_mode:
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory):
+            module.fail_json(msg=f"file: directory {directory} does not exist")
+        tmp = f"{path}.jvmops-tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        module.atomic_move(tmp, path)
+    return True, before, content
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            parameters=dict(type="dict", required=True),
+            file=dict(type="path", default="/etc/sysctl.d/60-jvmops.conf"),
+            strict=dict(type="bool", default=False),
+            proc_root=dict(type="path", default="/proc/sys"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        wanted = validate(module.params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    applied, unchanged, skipped, values, previous = apply_profile(module, wanted)
+    if skipped and module.params["strict"]:
+        module.fail_json(msg="strict: the kernel refused " + "; ".join(f"{k}: {r}" for k, r in sorted(skipped.items())),
+                         applied=applied, skipped_parameters=skipped, values=values)
+    file_changed, before, after = persist(module, wanted, skipped)
+    for key in sorted(skipped):
+        module.warn(f"kernel parameter {key} skipped: {skipped[key]}")
+    result = dict(
+        changed=bool(applied) or file_changed,
+        applied=applied,
+        unchanged=sorted(unchanged),
+        skipped_parameters=skipped,
+        values=values,
+        file=module.params["file"],
+    )
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = [
+            dict(before_header=module.params["file"], after_header=module.params["file"], before=before, after=after),
+            dict(before_header="live kernel values", after_header="live kernel values",
+                 before="".join(f"{k} = {v}\n" for k, v in sorted(previous.items())),
+                 after="".join(f"{k} = {values[k]}\n" for k in sorted(previous))),
+        ]
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import errno
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.jvmops.deploy.plugins.modules import sysctl_profile
+
+
+class Exit(Exception):
+    def __init__(self, result, failed):
+        super().__init__(result.get("msg", ""))
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture(name="run")
+def run_fixture(monkeypatch, tmp_path):
+    proc = tmp_path / "proc"
+
+    def exit_json(_self, **kwargs):
+        raise Exit(kwargs, False)
+
+    def fail_json(_self, **kwargs):
+        raise Exit(kwargs, True)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+    def run(parameters, check=False, diff=False, **extra):
+        args = {"parameters": parameters, "proc_root": str(proc), "file": str(tmp_path / "60-test.conf"),
+                "_ansible_check_mode": check, "_ansible_diff": diff, **extra}
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        with pytest.raises(Exit) as caught:
+            sysctl_profile.main()
+        return caught.value
+
+    def kernel(**values):
+        for key, value in values.items():
+            path = proc.joinpath(*key.split("__"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{value}\n")
+
+    run.kernel = kernel
+    run.proc = proc
+    run.file = tmp_path / "60-test.conf"
+    return run
+
+
+def read(run, key):
+    return run.proc.joinpath(*key.split(".")).read_text().strip()
+
+
+def test_applies_persists_and_converges(run):
+    run.kernel(net__core__somaxconn="128", net__ipv4__tcp_rmem="4096\t131072\t6291456")
+    wanted = {"net.core.somaxconn": 1024, "net.ipv4.tcp_rmem": "4096 87380 16777216"}
+    first = run(wanted)
+    assert not first.failed and first.result["changed"]
+    assert first.result["applied"] == {"net.core.somaxconn": "1024", "net.ipv4.tcp_rmem": "4096 87380 16777216"}
+    assert read(run, "net.core.somaxconn") == "1024"
+    assert "net.core.somaxconn = 1024" in run.file.read_text()
+    second = run(wanted)
+    assert not second.result["changed"]
+    assert second.result["unchanged"] == ["net.core.somaxconn", "net.ipv4.tcp_rmem"]
+
+
+def test_whitespace_in_multi_field_values_does_not_count_as_change(run):
+    run.kernel(net__ipv4__tcp_wmem="4096\t65536\t16777216")
+    result = run({"net.ipv4.tcp_wmem": "4096  65536 16777216"}).result
+    assert result["applied"] == {}
+    assert result["unchanged"] == ["net.ipv4.tcp_wmem"]
+
+
+def test_check_mode_changes_nothing_and_predicts(run):
+    run.kernel(net__core__somaxconn="128")
+    result = run({"net.core.somaxconn": 1024}, check=True, diff=True).result
+    assert result["changed"] and result["applied"] == {"net.core.somaxconn": "1024"}
+    assert read(run, "net.core.somaxconn") == "128"
+    assert not run.file.exists()
+    assert "net.core.somaxconn = 128" in result["diff"][1]["before"]
+    assert "net.core.somaxconn = 1024" in result["diff"][1]["after"]
+
+
+def test_missing_parameter_is_skipped_with_a_warning_and_kept_as_comment(run):
+    run.kernel(net__core__somaxconn="1024")
+    result = run({"net.core.somaxconn": 1024, "net.ipv4.tcp_tw_recycle": 1}).result
+    assert result["skipped_parameters"] == {"net.ipv4.tcp_tw_recycle": "not on this kernel or in this network namespace"}
+    assert "# net.ipv4.tcp_tw_recycle = 1  (skipped: not on this kernel" in run.file.read_text()
+    assert result["changed"]  # the file was written
+    assert not run({"net.core.somaxconn": 1024, "net.ipv4.tcp_tw_recycle": 1}).result["changed"]
+
+
+def test_refused_value_is_skipped(run, monkeypatch):
+    run.kernel(net__core__rmem_max="4194304")
+
+    def refuse(path, value):
+        raise OSError(errno.EINVAL, "Invalid argument", path)
+
+    monkeypatch.setattr(sysctl_profile, "write_value", refuse)
+    result = run({"net.core.rmem_max": 16777216}).result
+    assert "Invalid argument" in result["skipped_parameters"]["net.core.rmem_max"]
+    assert result["values"]["net.core.rmem_max"] == "4194304"
+    assert result["applied"] == {}
+
+
+def test_strict_fails_before_changing_anything_when_a_parameter_is_missing(run):
+    run.kernel(net__core__somaxconn="128")
+    out = run({"net.core.somaxconn": 1024, "net.ipv4.tcp_mem": "1 2 3"}, strict=True)
+    assert out.failed
+    assert "net.ipv4.tcp_mem" in out.result["msg"] and "nothing was changed" in out.result["msg"]
+    assert read(run, "net.core.somaxconn") == "128"
+    assert not run.file.exists()
+
+
+def test_strict_fails_when_the_kernel_refuses(run, monkeypatch):
+    run.kernel(net__core__rmem_max="4194304")
+    monkeypatch.setattr(sysctl_profile, "write_value",
+                        lambda path, value: (_ for _ in ()).throw(OSError(errno.EINVAL, "Invalid argument")))
+    out = run({"net.core.rmem_max": 16777216}, strict=True)
+    assert out.failed and "net.core.rmem_max" in out.result["msg"]
+    assert not run.file.exists()
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"net core": 1}, "is not a kernel parameter name"),
+    ({"../etc/passwd": 1}, "is not a kernel parameter name"),
+    ({"net.core.somaxconn": None}, "needs a scalar value"),
+    ({"net.core.somaxconn": [1, 2]}, "needs a scalar value"),
+    ({}, "at least one kernel parameter"),
+])
+def test_bad_input_is_refused(run, params, message):
+    out = run(params)
+    assert out.failed and message in out.result["msg"]
+    assert out.result["msg"].startswith("parameters:")
