@@ -24,7 +24,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Refusals by the kernel are only known when writing, so check mode predicts a change for every parameter whose value differs.
+    details: >-
+      Refusals by the kernel are only known when writing; check mode predicts them from access rights and from
+      the skips the persisted file records.
   diff_mode:
     support: full
   platform:
@@ -158,8 +160,24 @@ def validate(params):
     return wanted
 
 
+SKIPPED_LINE = re.compile(r"^# (?P<key>\S+) = (?P<value>.*?)  \(skipped: (?P<reason>.*)\)$")
+
+
+def recorded_skips(path):
+    """Parameters the persisted file records as skipped, with the value then wanted and the reason."""
+    skips = {}
+    if os.path.exists(path):
+        with open(path, "r", encoding="utf-8") as handle:
+            for line in handle:
+                match = SKIPPED_LINE.match(line.rstrip("\n"))
+                if match:
+                    skips[match["key"]] = (normalize(match["value"]), match["reason"])
+    return skips
+
+
 def apply_profile(module, wanted):
     proc_root = module.params["proc_root"]
+    recorded = recorded_skips(module.params["file"])
     applied, unchanged, skipped, values, previous = {}, [], {}, {}, {}
     missing = [k for k in wanted if not os.path.exists(proc_path(proc_root, k))]
     if missing and module.params["strict"]:
@@ -178,8 +196,16 @@ def apply_profile(module, wanted):
             values[key] = current
             continue
         if module.check_mode:
-            applied[key] = wanted[key]
-            values[key] = wanted[key]
+            # Refusals show only on writing: predict them from access rights and from the last run's record.
+            if not os.access(path, os.W_OK):
+                skipped[key] = REASONS[errno.EACCES]
+                values[key] = current
+            elif recorded.get(key, (None,))[0] == wanted[key]:
+                skipped[key] = recorded[key][1]
+                values[key] = current
+            else:
+                applied[key] = wanted[key]
+                values[key] = wanted[key]
             continue
         try:
             write_value(path, wanted[key])

@@ -9,6 +9,7 @@ jvmops.deploy.<name>` against the collection in ANSIBLE_COLLECTIONS_PATH.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -65,7 +66,10 @@ class Lab:
         self._lab = [sys.executable, str(HERE / "lab.py")]
 
     def _call(self, *args, check=True, **kwargs):
-        return subprocess.run([*self._lab, *args], check=check, text=True, capture_output=True, **kwargs)
+        proc = subprocess.run([*self._lab, *args], check=False, text=True, capture_output=True, **kwargs)
+        if check and proc.returncode != 0:
+            pytest.fail(f"lab.py {' '.join(args)} exited {proc.returncode}\n{proc.stdout}{proc.stderr}", pytrace=False)
+        return proc
 
     def stop(self, host):
         self._call("stop", host)
@@ -73,13 +77,21 @@ class Lab:
     def start(self, host):
         self._call("start", host)
 
+    def reset(self, *hosts):
+        """Back to the clean image: what earlier scenarios installed is gone."""
+        self._call("reset", *hosts)
+
     def ssh(self, host, command, check=True):
         return self._call("ssh", host, command, check=check)
 
-    def playbook(self, playbook, extra_vars=None, check=False, diff=False, stdin=subprocess.DEVNULL, timeout=600):
+    def playbook(self, playbook, extra_vars=None, check=False, diff=False, stdin=subprocess.DEVNULL, timeout=900,
+                 extra_json=None):
+        """extra_vars are passed as key=value (strings); extra_json as one JSON document (any types)."""
         cmd = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", str(self.inventory), playbook]
         for key, value in (extra_vars or {}).items():
             cmd += ["-e", f"{key}={value}"]
+        if extra_json:
+            cmd += ["-e", json.dumps(extra_json)]
         if check:
             cmd.append("--check")
         if diff:
@@ -88,13 +100,17 @@ class Lab:
                               env=ansible_env(), timeout=timeout, check=False)
         return Run(proc.returncode, proc.stdout)
 
-    def converge(self, playbook, extra_vars=None):
-        """Apply, then assert a second run and a --check run change nothing; return the first run."""
-        first = self.playbook(playbook, extra_vars)
+    def converge(self, playbook, extra_vars=None, extra_json=None):
+        """Apply, then assert a second run and a --check run change nothing; return the first run.
+
+        Values in extra_vars that are not strings go as JSON."""
+        strings = {k: v for k, v in (extra_vars or {}).items() if isinstance(v, str)}
+        structured = {**{k: v for k, v in (extra_vars or {}).items() if not isinstance(v, str)}, **(extra_json or {})}
+        first = self.playbook(playbook, strings, extra_json=structured)
         assert first.rc == 0, first
-        second = self.playbook(playbook, extra_vars)
+        second = self.playbook(playbook, strings, extra_json=structured)
         assert second.rc == 0 and not second.changed(), f"second run changed {second.changed()}\n{second}"
-        check = self.playbook(playbook, extra_vars, check=True, diff=True)
+        check = self.playbook(playbook, strings, check=True, diff=True, extra_json=structured)
         assert check.rc == 0 and not check.changed(), f"--check run changed {check.changed()}\n{check}"
         return first
 

@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -153,6 +154,7 @@ def render_inventory(hosts, cfg):
         f"    ansible_ssh_common_args: \"{ssh_args}\"",
         "    ansible_python_interpreter: /usr/bin/python3",
         f"    lab_apt_proxy: {cfg.proxy_url}",
+        *nofile_vars(),
         "  children:",
         "    lab:",
         "      hosts:",
@@ -165,6 +167,21 @@ def render_inventory(hosts, cfg):
         lines += [f"    {group}:", "      hosts:"]
         lines += [f"        {name}:" for name in groups[group]]
     return "\n".join(lines) + "\n"
+
+
+def nofile_vars(hard_limit=None):
+    """Inventory vars for the open files limit the lab hosts can really have.
+
+    The hosts inherit this machine's hard RLIMIT_NOFILE, and cannot raise it without CAP_SYS_RESOURCE,
+    which sandboxes often withhold. A pam_limits entry above it would refuse SSH logins, and a
+    service would silently get less than asked, so the lab states its ceiling.
+    """
+    if hard_limit is None:
+        hard_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard_limit == resource.RLIM_INFINITY or hard_limit >= 1024000:
+        return []
+    return ["    # this machine's hard open files limit; a real server takes the default 1024000",
+            f"    kernel_tuning_nofile: {hard_limit}"]
 
 
 def render_etc_hosts(hosts, name):

@@ -99,3 +99,8 @@ def test_nspawn_boots_the_image_through_the_hosts_own_layer(cfg):
     assert "--boot" in cmd and "--resolv-conf=off" in cmd
     assert f"--overlay=/images/rootfs:{cfg.host_dir('app1') / 'upper'}:/" in cmd
     assert f"--network-bridge={cfg.bridge}" in cmd
+
+
+def test_inventory_states_the_open_files_ceiling_when_the_machine_has_one():
+    assert lab.nofile_vars(20000)[-1] == "    kernel_tuning_nofile: 20000"
+    assert not lab.nofile_vars(1048576)

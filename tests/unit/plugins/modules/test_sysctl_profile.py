@@ -139,3 +139,17 @@ def test_bad_input_is_refused(run, params, message):
     out = run(params)
     assert out.failed and message in out.result["msg"]
     assert out.result["msg"].startswith("parameters:")
+
+
+def test_check_mode_predicts_a_recorded_refusal_as_no_change(run, monkeypatch):
+    run.kernel(net__core__rmem_max="4194304")
+    real_write = sysctl_profile.write_value
+    monkeypatch.setattr(sysctl_profile, "write_value",
+                        lambda path, value: (_ for _ in ()).throw(OSError(errno.EINVAL, "Invalid argument")))
+    assert run({"net.core.rmem_max": 16777216}).result["changed"]  # first run writes the file
+    monkeypatch.setattr(sysctl_profile, "write_value", real_write)
+    check = run({"net.core.rmem_max": 16777216}, check=True).result
+    assert not check["changed"], check
+    assert "Invalid argument" in check["skipped_parameters"]["net.core.rmem_max"]
+    # A different wanted value is a different request: predicted as a change.
+    assert run({"net.core.rmem_max": 8388608}, check=True).result["changed"]
