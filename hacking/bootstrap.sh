@@ -12,8 +12,9 @@ die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 say() { printf 'bootstrap: %s\n' "$*"; }
 
 # Debian packages: the lab (nspawn, debootstrap, apt proxy, bridge), SSH, git for the build tree,
-# and the shell linter that ansible-test sanity runs.
-DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client git ca-certificates shellcheck)
+# the shell linter that ansible-test sanity runs, a JDK for the sample app's tests, rsync for benchmarks.
+DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client git ca-certificates shellcheck
+  openjdk-17-jdk-headless rsync)
 
 system() {
   [ "$(uname -s)" = Linux ] || die "this needs Linux (the lab boots systemd-nspawn containers); found $(uname -s)"

@@ -77,6 +77,10 @@ class Lab:
     def start(self, host):
         self._call("start", host)
 
+    def restart(self, *hosts):
+        """Power off and boot again, keeping what is installed."""
+        self._call("restart", *hosts)
+
     def reset(self, *hosts):
         """Back to the clean image: what earlier scenarios installed is gone."""
         self._call("reset", *hosts)

@@ -81,8 +81,7 @@ def test_port_forward_converges_forwards_and_survives_restart(lab, port_server):
     assert "hostname" in http_get(f"http://{ip}:80/")
     assert "-A OTHER-RULES -j RETURN" in lab.ssh("app1", "iptables -t nat -S").stdout
     # After a restart the unit restores the rules without Ansible.
-    subprocess.run([sys.executable, str(Path(__file__).parent / "lab.py"), "restart", "app1"], check=True,
-                   capture_output=True)
+    lab.restart("app1")
     after = lab.ssh("app1", "iptables -t nat -S JVMOPS-PORTFWD-PRE").stdout
     assert "--dport 80 -j REDIRECT --to-ports 8000" in after
     assert "--dport 443 -j REDIRECT --to-ports 4430" in after
