@@ -108,6 +108,8 @@ def stage_lint(tree):
     one(result, "lint: ansible-lint --profile production", code)
     code, _out = stream(["antsibull-changelog", "lint"], tree)
     one(result, "lint: antsibull-changelog lint", code)
+    code, _out = stream([sys.executable, "hacking/role_readmes.py", "--check"], tree)
+    one(result, "lint: role READMEs match argument_specs", code)
     return result
 
 
