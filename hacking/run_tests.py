@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PYVER = f"{sys.version_info[0]}.{sys.version_info[1]}"
+TARGET_PYVER = "3.11"  # Debian 12's python3, on the lab hosts and most managed servers
 OUT = REPO / ".build" / "results"
 
 
@@ -99,6 +101,12 @@ def stage_sanity(tree):
     ran = re.findall(r'^Running sanity test "([^"]+)"', output, re.M)
     parse_ansible_test("sanity", ran, output, code, result)
     result.skipped += len(set(re.findall(r'^WARNING: Skipping sanity test "([^"]+)"', output, re.M)))
+    # Modules run on the managed hosts' Python (Debian 12: 3.11), not the controller's.
+    if PYVER != TARGET_PYVER and shutil.which(f"python{TARGET_PYVER}"):
+        code, output = stream(["ansible-test", "sanity", "--venv", "--python", TARGET_PYVER, "--color", "no",
+                               "--test", "compile", "--test", "import"], tree)
+        ran = [f"{name} (Python {TARGET_PYVER})" for name in re.findall(r'^Running sanity test "([^"]+)"', output, re.M)]
+        parse_ansible_test("sanity", ran, output, code, result)
     return result
 
 

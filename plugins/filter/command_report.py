@@ -8,7 +8,7 @@ name: command_report
 short_description: Group the results of one command run on many hosts into a readable report
 version_added: 0.1.0
 author:
-  - jvmops.deploy contributors
+  - jvmops.deploy contributors (@jvmops)
 description:
   - Takes the registered result of a command task from each host of a play and returns one report
     with each host's output under its name and the hosts that failed, were unreachable or were skipped.

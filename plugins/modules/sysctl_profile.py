@@ -8,7 +8,7 @@ module: sysctl_profile
 short_description: Apply a set of kernel parameters live and persist them, skipping what this kernel refuses
 version_added: 0.1.0
 author:
-  - jvmops.deploy contributors
+  - jvmops.deploy contributors (@jvmops)
 description:
   - Sets each kernel parameter live through C(/proc/sys) and writes the set to one file in C(/etc/sysctl.d/)
     so it is applied again at boot.
@@ -40,8 +40,8 @@ options:
     required: true
   file:
     description:
-      - The file in C(/etc/sysctl.d/) (or elsewhere) that persists the profile. It is owned by this module:
-        its whole content is written.
+      - The file in C(/etc/sysctl.d/) (or elsewhere) that persists the profile. The module owns it and
+        writes its whole content.
     type: path
     default: /etc/sysctl.d/60-jvmops.conf
   strict:
@@ -89,7 +89,7 @@ skipped_parameters:
   type: dict
   returned: always
   sample: {"net.ipv4.tcp_tw_recycle": "not on this kernel or in this network namespace"}
-values:
+live_values:
   description: The live value of every parameter that exists here, read back from the kernel after the run (in check mode, the value it would have).
   type: dict
   returned: always
@@ -181,9 +181,9 @@ def apply_profile(module, wanted):
     applied, unchanged, skipped, values, previous = {}, [], {}, {}, {}
     missing = [k for k in wanted if not os.path.exists(proc_path(proc_root, k))]
     if missing and module.params["strict"]:
+        reason = "not on this kernel or in this network namespace"
         module.fail_json(msg=f"strict: these kernel parameters do not exist here: {', '.join(sorted(missing))}; "
-                             "nothing was changed", skipped_parameters={k: "not on this kernel or in this network namespace"
-                                                             for k in missing})
+                             "nothing was changed", skipped_parameters=dict.fromkeys(missing, reason))
     for key in sorted(wanted):
         path = proc_path(proc_root, key)
         if key in missing:
@@ -259,7 +259,7 @@ def main():
     applied, unchanged, skipped, values, previous = apply_profile(module, wanted)
     if skipped and module.params["strict"]:
         module.fail_json(msg="strict: the kernel refused " + "; ".join(f"{k}: {r}" for k, r in sorted(skipped.items())),
-                         applied=applied, skipped_parameters=skipped, values=values)
+                         applied=applied, skipped_parameters=skipped, live_values=values)
     file_changed, before, after = persist(module, wanted, skipped)
     for key in sorted(skipped):
         module.warn(f"kernel parameter {key} skipped: {skipped[key]}")
@@ -268,7 +268,7 @@ def main():
         applied=applied,
         unchanged=sorted(unchanged),
         skipped_parameters=skipped,
-        values=values,
+        live_values=values,
         file=module.params["file"],
     )
     if module._diff:  # pylint: disable=protected-access

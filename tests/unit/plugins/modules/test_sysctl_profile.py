@@ -54,6 +54,10 @@ def run_fixture(monkeypatch, tmp_path):
     return run
 
 
+def refuse_invalid(path, value):
+    raise OSError(errno.EINVAL, "Invalid argument", path, value)
+
+
 def read(run, key):
     return run.proc.joinpath(*key.split(".")).read_text().strip()
 
@@ -106,7 +110,7 @@ def test_refused_value_is_skipped(run, monkeypatch):
     monkeypatch.setattr(sysctl_profile, "write_value", refuse)
     result = run({"net.core.rmem_max": 16777216}).result
     assert "Invalid argument" in result["skipped_parameters"]["net.core.rmem_max"]
-    assert result["values"]["net.core.rmem_max"] == "4194304"
+    assert result["live_values"]["net.core.rmem_max"] == "4194304"
     assert result["applied"] == {}
 
 
@@ -121,8 +125,7 @@ def test_strict_fails_before_changing_anything_when_a_parameter_is_missing(run):
 
 def test_strict_fails_when_the_kernel_refuses(run, monkeypatch):
     run.kernel(net__core__rmem_max="4194304")
-    monkeypatch.setattr(sysctl_profile, "write_value",
-                        lambda path, value: (_ for _ in ()).throw(OSError(errno.EINVAL, "Invalid argument")))
+    monkeypatch.setattr(sysctl_profile, "write_value", refuse_invalid)
     out = run({"net.core.rmem_max": 16777216}, strict=True)
     assert out.failed and "net.core.rmem_max" in out.result["msg"]
     assert not run.file.exists()
@@ -144,8 +147,7 @@ def test_bad_input_is_refused(run, params, message):
 def test_check_mode_predicts_a_recorded_refusal_as_no_change(run, monkeypatch):
     run.kernel(net__core__rmem_max="4194304")
     real_write = sysctl_profile.write_value
-    monkeypatch.setattr(sysctl_profile, "write_value",
-                        lambda path, value: (_ for _ in ()).throw(OSError(errno.EINVAL, "Invalid argument")))
+    monkeypatch.setattr(sysctl_profile, "write_value", refuse_invalid)
     assert run({"net.core.rmem_max": 16777216}).result["changed"]  # first run writes the file
     monkeypatch.setattr(sysctl_profile, "write_value", real_write)
     check = run({"net.core.rmem_max": 16777216}, check=True).result
