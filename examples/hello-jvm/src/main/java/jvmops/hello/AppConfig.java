@@ -1,0 +1,243 @@
+package jvmops.hello;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.logging.Level;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.xml.XMLConstants;
+import javax.xml.parsers.DocumentBuilder;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.parsers.ParserConfigurationException;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
+import org.w3c.dom.NodeList;
+import org.xml.sax.SAXException;
+
+/**
+ * The settings, from {@code application.properties} and {@code logback.xml} on the class path, then the
+ * environment: {@code PORT} and {@code HOST} (Heroku, OpenShift) and {@code LOG_LEVEL}.
+ */
+final class AppConfig {
+    static final String PROPERTIES = "application.properties";
+    static final String LOGBACK = "logback.xml";
+
+    /** Something worth logging about how the configuration was found, once logging is set up. */
+    record Note(Level level, String message) {
+    }
+
+    private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z0-9_.]+)(?::-([^}]*))?}");
+
+    private final String host;
+    private final int port;
+    private final Level level;
+    private final int threads;
+    private final int backlog;
+    private final Path publicDir;
+    private final long shutdownDelayMillis;
+    private final long shutdownTimeoutMillis;
+    private final List<Note> notes;
+
+    private AppConfig(Properties props, Level level, Map<String, String> env, List<Note> notes) throws ConfigException {
+        String envPort = nonEmpty(env.get("PORT"));
+        this.port = envPort != null
+                ? port(envPort, "PORT")
+                : port(props.getProperty("http.port", "8000").trim(), "http.port in " + PROPERTIES);
+        String envHost = nonEmpty(env.get("HOST"));
+        this.host = envHost != null ? envHost : props.getProperty("http.host", "0.0.0.0").trim();
+        if (host.isEmpty()) {
+            throw new ConfigException("http.host in " + PROPERTIES + " is empty");
+        }
+        this.level = level;
+        this.threads = (int) number(props, "http.threads", 64, 1, 10_000);
+        this.backlog = (int) number(props, "http.backlog", 1024, 1, 1_000_000);
+        this.publicDir = Paths.get(props.getProperty("static.dir", "public").trim());
+        this.shutdownDelayMillis = number(props, "shutdown.delay", 0, 0, 600_000);
+        this.shutdownTimeoutMillis = number(props, "shutdown.timeout", 5000, 0, 600_000);
+        this.notes = List.copyOf(notes);
+    }
+
+    static AppConfig load(ClassLoader loader, Map<String, String> env) throws ConfigException {
+        List<Note> notes = new ArrayList<>();
+        Properties props = new Properties();
+        URL url = loader.getResource(PROPERTIES);
+        if (url == null) {
+            notes.add(new Note(Level.INFO, PROPERTIES + " not found on the class path; using the defaults"));
+        } else {
+            try (InputStream in = url.openStream(); Reader reader = new InputStreamReader(in, StandardCharsets.UTF_8)) {
+                props.load(reader);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ConfigException("cannot read " + url + ": " + e.getMessage());
+            }
+        }
+
+        Level level;
+        String envLevel = nonEmpty(env.get("LOG_LEVEL"));
+        if (envLevel != null) {
+            level = Logs.parseLevel(envLevel);
+            if (level == null) {
+                throw new ConfigException("invalid LOG_LEVEL '" + envLevel + "': use TRACE, DEBUG, INFO, WARN, ERROR or OFF");
+            }
+        } else {
+            level = logbackLevel(loader, env, notes);
+        }
+        return new AppConfig(props, level, env, notes);
+    }
+
+    /** The level of {@code <root>} in logback.xml: {@code <root level="INFO">} or {@code <root><level value="INFO"/>}. */
+    private static Level logbackLevel(ClassLoader loader, Map<String, String> env, List<Note> notes) {
+        URL url = loader.getResource(LOGBACK);
+        if (url == null) {
+            notes.add(new Note(Level.INFO, LOGBACK + " not found on the class path; logging at INFO"));
+            return Level.INFO;
+        }
+        String value;
+        try (InputStream in = url.openStream()) {
+            value = rootLevel(in);
+        } catch (IOException | SAXException | ParserConfigurationException e) {
+            notes.add(new Note(Level.WARNING, "cannot read " + url + " (" + e.getMessage() + "); logging at INFO"));
+            return Level.INFO;
+        }
+        if (value == null) {
+            // logback's own default for a root logger without a level
+            notes.add(new Note(Level.INFO, LOGBACK + " sets no level on <root>; logging at DEBUG, as logback does"));
+            return Level.FINE;
+        }
+        String resolved = substitute(value, env);
+        Level level = Logs.parseLevel(resolved);
+        if (level == null) {
+            notes.add(new Note(Level.WARNING, "unknown level '" + resolved + "' on <root> in " + LOGBACK + "; logging at INFO"));
+            return Level.INFO;
+        }
+        return level;
+    }
+
+    private static String rootLevel(InputStream in) throws IOException, SAXException, ParserConfigurationException {
+        DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
+        factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+        factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+        factory.setXIncludeAware(false);
+        factory.setExpandEntityReferences(false);
+        DocumentBuilder builder = factory.newDocumentBuilder();
+        builder.setErrorHandler(null);
+        Document doc = builder.parse(in);
+        NodeList roots = doc.getDocumentElement().getElementsByTagName("root");
+        if (roots.getLength() == 0) {
+            return null;
+        }
+        Element root = (Element) roots.item(0);
+        if (root.hasAttribute("level")) {
+            return root.getAttribute("level").trim();
+        }
+        for (Node child = root.getFirstChild(); child != null; child = child.getNextSibling()) {
+            if (child instanceof Element && "level".equals(((Element) child).getTagName())) {
+                return ((Element) child).getAttribute("value").trim();
+            }
+        }
+        return null;
+    }
+
+    /** logback's variable syntax, {@code ${NAME}} and {@code ${NAME:-default}}, from system properties then the environment. */
+    static String substitute(String value, Map<String, String> env) {
+        Matcher m = VARIABLE.matcher(value);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String found = System.getProperty(m.group(1));
+            if (found == null) {
+                found = env.get(m.group(1));
+            }
+            if (found == null || found.isEmpty()) {
+                found = m.group(2) != null ? m.group(2) : "";
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(found));
+        }
+        m.appendTail(out);
+        return out.toString().trim();
+    }
+
+    private static int port(String value, String source) throws ConfigException {
+        try {
+            int port = Integer.parseInt(value);
+            if (port >= 1 && port <= 65535) {
+                return port;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new ConfigException("invalid " + source + " '" + value + "': must be a port number from 1 to 65535");
+    }
+
+    private static long number(Properties props, String key, long dflt, long min, long max) throws ConfigException {
+        String value = props.getProperty(key);
+        if (value == null || value.isBlank()) {
+            return dflt;
+        }
+        try {
+            long n = Long.parseLong(value.trim());
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new ConfigException("invalid " + key + " '" + value.trim() + "' in " + PROPERTIES + ": must be a number from "
+                + min + " to " + max);
+    }
+
+    private static String nonEmpty(String value) {
+        return value == null || value.trim().isEmpty() ? null : value.trim();
+    }
+
+    String host() {
+        return host;
+    }
+
+    int port() {
+        return port;
+    }
+
+    Level level() {
+        return level;
+    }
+
+    int threads() {
+        return threads;
+    }
+
+    int backlog() {
+        return backlog;
+    }
+
+    Path publicDir() {
+        return publicDir;
+    }
+
+    long shutdownDelayMillis() {
+        return shutdownDelayMillis;
+    }
+
+    long shutdownTimeoutMillis() {
+        return shutdownTimeoutMillis;
+    }
+
+    List<Note> notes() {
+        return notes;
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "host=%s port=%d level=%s threads=%d", host, port, Logs.levelName(level), threads);
+    }
+}
