@@ -31,7 +31,7 @@ venv: ## .venv with the pinned dev requirements and the newest suitable CPython
 tree: venv ## copy the collection into .build/collections/ansible_collections/jvmops/deploy
 	@hacking/tree.sh "$(TREE)"
 
-demo: system tree lab-up ## bring up the lab and run the playbooks against it
+demo: system tree lab-up ## bring up the lab, run site.yml on it, print where the app answers
 	@hacking/demo.sh "$(INVENTORY)"
 
 test: system tree ## sanity, lint, unit, build, integration and lab tests, with one summary

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# `make demo`: run the collection's playbooks against the lab hosts, as a user would.
-# Until the deployment playbooks land it runs run_command across the whole lab.
+# `make demo`: run site.yml against the lab hosts, as a user would, and say where the app answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 inventory=${1:?usage: demo.sh INVENTORY}
-.venv/bin/ansible-playbook -i "$inventory" jvmops.deploy.run_command \
-  -e target=lab -e "command='echo \"\$(hostname): \$(. /etc/os-release; echo \$PRETTY_NAME), booted \$(ps -o etimes= -p 1 | tr -d \" \")s ago\"'" \
-  -e confirm=true -e readonly=true
+.venv/bin/ansible-playbook -i "$inventory" jvmops.deploy.site
+ip=$(sed -n '/^        app1:/{n;s/.*ansible_host: //p}' "$inventory")
 echo
-echo "demo: the lab is up; inventory: $inventory"
-echo "demo: try: ANSIBLE_COLLECTIONS_PATH=.build/collections .venv/bin/ansible-playbook -i $inventory jvmops.deploy.run_command -e target=app -e command=uptime"
+echo "demo: the sample app answers on http://$ip/ (app1, port 80 forwarded to 8000): $(python3 -c "
+import urllib.request; print(urllib.request.urlopen('http://$ip/version', timeout=5).read().decode())")"
+echo "demo: inventory: $inventory; more: ANSIBLE_COLLECTIONS_PATH=.build/collections .venv/bin/ansible-playbook -i $inventory jvmops.deploy.run_command -e target=app -e command=uptime"
