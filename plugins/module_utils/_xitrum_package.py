@@ -205,6 +205,14 @@ def render_runner_bat(main_class, jvm_options):
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
+def _indexed_hash(index, rel, size, mtime_ns):
+    """The hash the index recorded for a dest file, if the file still has that size and mtime."""
+    known = index.get(rel)
+    if known.__class__ is list and len(known) == 3 and known[0] == size and known[1] == mtime_ns:
+        return known[2]
+    return None
+
+
 def _hash_path(path):
     digest = hashlib.sha256()
     fd = os.open(path, _OPEN_READ)
@@ -818,9 +826,9 @@ class _Plan:
                 if (cur[2] ^ src[4]) & 0o7777:
                     changed.append(rel)
                     to_meta.append(rel)
-                known = index.get(rel)
-                if known.__class__ is list and len(known) == 3 and known[0] == size and known[1] == cur[1]:
-                    hashes[rel] = known[2]
+                known = _indexed_hash(index, rel, size, cur[1])
+                if known:
+                    hashes[rel] = known
                 else:
                     need_dest_hash.append(rel)
             elif cur[0] == size:
@@ -835,12 +843,8 @@ class _Plan:
             files = self.files
 
             def both(rel):
-                known = index.get(rel)
                 cur = dest_files[rel]
-                if known.__class__ is list and len(known) == 3 and known[0] == cur[0] and known[1] == cur[1]:
-                    old = known[2]
-                else:
-                    old = _hash_path(os.path.join(dest, rel))
+                old = _indexed_hash(index, rel, cur[0], cur[1]) or _hash_path(os.path.join(dest, rel))
                 return _hash_path(files[rel][0]), old
 
             for rel, (new, old) in zip(compare_content, self._read(both, compare_content, workers)):
