@@ -157,6 +157,9 @@ def validate(params):
         wanted[str(key)] = normalize(value)
     if not wanted:
         raise ValueError("parameters: give at least one kernel parameter")
+    directory = os.path.dirname(params["file"]) or "."
+    if not os.path.isdir(directory):
+        raise ValueError(f"file: directory {directory} does not exist")
     return wanted
 
 
@@ -231,9 +234,6 @@ def persist(module, wanted, skipped):
     if before == content:
         return False, before, content
     if not module.check_mode:
-        directory = os.path.dirname(path) or "."
-        if not os.path.isdir(directory):
-            module.fail_json(msg=f"file: directory {directory} does not exist")
         tmp = f"{path}.jvmops-tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(content)

@@ -155,3 +155,10 @@ def test_check_mode_predicts_a_recorded_refusal_as_no_change(run, monkeypatch):
     assert "Invalid argument" in check["skipped_parameters"]["net.core.rmem_max"]
     # A different wanted value is a different request: predicted as a change.
     assert run({"net.core.rmem_max": 8388608}, check=True).result["changed"]
+
+
+def test_missing_file_directory_is_refused_before_any_live_change(run, tmp_path):
+    run.kernel(net__core__somaxconn="128")
+    out = run({"net.core.somaxconn": 1024}, file=str(tmp_path / "nowhere" / "60.conf"))
+    assert out.failed and out.result["msg"].startswith("file: directory")
+    assert read(run, "net.core.somaxconn") == "128"
