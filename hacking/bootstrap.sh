@@ -13,7 +13,7 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 
 # Debian packages: the lab (nspawn, debootstrap, apt proxy, bridge), SSH, git for the build tree,
 # the shell linter that ansible-test sanity runs, a JDK for the sample app's tests, rsync for benchmarks.
-DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client git ca-certificates shellcheck
+DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client openssl git ca-certificates shellcheck
   openjdk-17-jdk-headless rsync)
 
 system() {

@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 inventory=${1:?usage: demo.sh INVENTORY}
 .venv/bin/ansible-playbook -i "$inventory" jvmops.deploy.site
-ip=$(sed -n '/^        app1:/{n;s/.*ansible_host: //p}' "$inventory")
+ip=$(sed -n '/^        lb1:/{n;s/.*ansible_host: //p}' "$inventory")
 echo
-echo "demo: the sample app answers on http://$ip/ (app1, port 80 forwarded to 8000): $(python3 -c "
+echo "demo: open http://$ip/ (HAProxy on lb1, in front of app1 and app2); /version answers: $(python3 -c "
 import urllib.request; print(urllib.request.urlopen('http://$ip/version', timeout=5).read().decode())")"
 echo "demo: inventory: $inventory; more: ANSIBLE_COLLECTIONS_PATH=.build/collections .venv/bin/ansible-playbook -i $inventory jvmops.deploy.run_command -e target=app -e command=uptime"

@@ -1,22 +1,31 @@
 # Copyright: (c) 2026, jvmops.deploy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""site.yml on clean lab hosts: build1 builds and packages the sample app, app1 and app2 run it."""
+"""site.yml on clean lab hosts: build1 builds and packages the sample app, app1 and app2 run it, lb1 puts
+HAProxy (80, 443) and Nginx (8080, 8443) in front; rolling deploys and reloads under load lose no request."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import ssl
+import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+from loadgen import EventStreamWatcher, LoadGenerator
+
 SITE = "jvmops.deploy.site"
 APPS = ("app1", "app2")
+LB_PLAYBOOK = str(Path(__file__).resolve().parent / "playbooks" / "load_balancers.yml")
 
 
-def get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def get(url, timeout=5, context=None):
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
         return response.status, response.read().decode()
 
 
@@ -37,9 +46,40 @@ def wait_for_http(url, timeout=90):
 
 @pytest.fixture(scope="module", name="addresses")
 def addresses_fixture(lab):
-    lab.reset("build1", *APPS)
+    lab.reset("lb1", "build1", *APPS)
     lab.ssh("build1", "true")
-    return {host: lab.ssh(host, "hostname -I").stdout.split()[0] for host in APPS}
+    return {host: lab.ssh(host, "hostname -I").stdout.split()[0] for host in ("lb1", *APPS)}
+
+
+@pytest.fixture(scope="module", name="tls")
+def tls_fixture(tmp_path_factory, addresses):
+    """A self-signed certificate for lb1's address."""
+    tmp = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=lb1", "-addext", f"subjectAltName=IP:{addresses['lb1']}",
+                    "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
+                   check=True, capture_output=True)
+    return {"cert": (tmp / "cert.pem").read_text(), "key": (tmp / "key.pem").read_text(),
+            "context": ssl.create_default_context(cafile=str(tmp / "cert.pem"))}
+
+
+@pytest.fixture(scope="module", name="site_vars")
+def site_vars_fixture(tls):
+    return {
+        "site_load_balancers": ["haproxy", "nginx"],
+        "nginx_http_port": 8080, "nginx_https_port": 8443,
+        "haproxy_tls_certificate": tls["cert"], "haproxy_tls_key": tls["key"],
+        "nginx_tls_certificate": tls["cert"], "nginx_tls_key": tls["key"],
+        "haproxy_stats_enabled": True,
+    }
+
+
+@pytest.fixture(scope="module", name="fronts")
+def fronts_fixture(addresses):
+    """Base URLs of the four ways in: HAProxy and Nginx, plain and TLS."""
+    lb = addresses["lb1"]
+    return {"haproxy": f"http://{lb}", "nginx": f"http://{lb}:8080",
+            "haproxy-tls": f"https://{lb}", "nginx-tls": f"https://{lb}:8443"}
 
 
 def installed(lab, host, package):
@@ -47,37 +87,186 @@ def installed(lab, host, package):
         "install ok installed"
 
 
-def test_check_mode_on_clean_hosts_changes_nothing(lab, addresses):
-    run = lab.playbook(SITE, check=True, diff=True)
+def no_secret(run, tls):
+    key_body = tls["key"].strip().splitlines()[1]
+    assert key_body not in run.output, "the TLS key appeared in the output"
+
+
+def versions(fronts, tls):
+    out = {}
+    for name, base in fronts.items():
+        status, body = get(f"{base}/version", context=tls["context"] if base.startswith("https") else None)
+        assert status == 200, (name, status)
+        out[name] = json.loads(body)
+    return out
+
+
+def test_check_mode_on_clean_hosts_changes_nothing(lab, addresses, site_vars, tls):
+    run = lab.playbook(SITE, check=True, diff=True, extra_json=site_vars)
     assert run.rc == 0, run
+    no_secret(run, tls)
     for host in APPS:
         assert not installed(lab, host, "supervisor"), host
         assert not installed(lab, host, "openjdk-17-jdk-headless"), host
         assert lab.ssh(host, "test -e /opt/hello", check=False).returncode == 1
         assert lab.ssh(host, "test -e /etc/sysctl.d/60-jvmops-kernel-tuning.conf", check=False).returncode == 1
+    assert not installed(lab, "lb1", "haproxy")
+    assert not installed(lab, "lb1", "nginx")
     assert lab.ssh("build1", "test -e /srv/build", check=False).returncode == 1
     del addresses
 
 
-def test_site_converges_and_serves_on_port_80(lab, addresses):
-    first = lab.converge(SITE)
+def test_site_converges_behind_haproxy_and_nginx(lab, addresses, site_vars, tls, fronts):
+    first = lab.converge(SITE, site_vars)
+    no_secret(first, tls)
     assert "answers: OK" in first.output
-    for host, ip in addresses.items():
+    for host in APPS:
+        ip = addresses[host]
         version = json.loads(get(f"http://{ip}/version")[1])
         assert version["name"] == "hello-jvm", version
         assert get(f"http://{ip}/health") == (200, "OK\n")
         assert "hello-jvm" in get(f"http://{ip}/")[1]
         assert lab.ssh(host, "cat /proc/sys/net/ipv4/tcp_fin_timeout").stdout.strip() == "10"
+    builds = {v["build"] for v in versions(fronts, tls).values()}
+    assert len(builds) == 1, builds
+    # The guide's Nginx settings, and the WebSocket upgrade where asked.
+    conf = lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout
+    for line in ("proxy_http_version 1.1;", 'proxy_set_header Connection "";', "keepalive 32;",
+                 "map $http_upgrade $connection_upgrade", "proxy_set_header Connection $connection_upgrade;"):
+        assert line in conf, line
+    # Both app hosts are up in HAProxy; the stats page answers on lb1's loopback only.
+    stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+    assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
+    assert "Statistics Report" in lab.ssh("lb1", "python3 -c \"import urllib.request as u; "
+                                                 "print(u.urlopen('http://127.0.0.1:8404/stats').read().decode())\"").stdout
+    with pytest.raises(OSError):
+        get(f"http://{addresses['lb1']}:8404/stats", timeout=2)
+    # The key is readable by root and haproxy only.
+    assert lab.ssh("lb1", "stat -c %a:%U:%G /etc/haproxy/certs/site.pem /etc/nginx/tls/site.key").stdout.split() == \
+        ["640:root:haproxy", "600:root:root"]
+
+
+def server_states(stat_csv, backend="app"):
+    rows = [line.split(",") for line in stat_csv.lstrip("# ").splitlines() if line]
+    head = rows[0]
+    return {row[1]: row[head.index("status")] for row in rows[1:]
+            if row[0] == backend and row[1] not in ("BACKEND", "FRONTEND")}
+
+
+def processes(lab, name):
+    """PIDs of a daemon's master and workers on lb1."""
+    master = lab.ssh("lb1", f"systemctl show -p MainPID --value {name}").stdout.strip()
+    workers = lab.ssh("lb1", f"pgrep -P {master}", check=False).stdout.split()
+    return master, set(workers)
+
+
+def report_line(report):
+    return (f"{report['requests']} requests through HAProxy and Nginx (HTTP and TLS) in {report['duration']:.0f}s: "
+            f"{report['failures']} failed, {report['retries']} retried after a closed keep-alive connection "
+            f"({report['retry_reasons']}), statuses {report['statuses']}")
+
+
+def test_rolling_deploy_and_reloads_lose_no_request(lab, addresses, site_vars, tls, fronts, capsys):
+    before = versions(fronts, tls)
+    with LoadGenerator(list(fronts.values()), workers=8, rate=250, paths=("/health", "/version", "/")) as load:
+        assert load.wait_for_requests(200, timeout=30), load.snapshot()
+        deploy = lab.playbook(SITE, extra_json={**site_vars, "site_app_version": "2.0.0-lab"})
+        assert deploy.rc == 0, deploy
+        assert deploy.changed().get("app1") and deploy.changed().get("app2"), deploy.changed()
+        after = versions(fronts, tls)
+        assert {v["version"] for v in after.values()} == {"2.0.0-lab"}, after
+        assert {v["build"] for v in after.values()} != {v["build"] for v in before.values()}
+        for host in APPS:
+            assert json.loads(get(f"http://{addresses[host]}/version")[1])["version"] == "2.0.0-lab"
+        # Each host was drained and put back, one at a time.
+        assert deploy.output.count("Drain the server in HAProxy") == 2, deploy
+        assert deploy.output.count("Take the server out of the Nginx upstream") == 2, deploy
+
+        # Streams through each proxy stay open across 5 reloads of each, each with a changed config.
+        streams = {name: EventStreamWatcher(fronts[name], path="/events?interval=200") for name in ("haproxy", "nginx")}
+        for stream in streams.values():
+            stream.start()
+            assert stream.wait_open(10), stream
+        masters = {name: processes(lab, name)[0] for name in ("haproxy", "nginx")}
+        workers_seen = {name: processes(lab, name)[1] for name in ("haproxy", "nginx")}
+        for mark in range(1, 6):
+            run = lab.playbook(LB_PLAYBOOK, extra_json={**site_vars, "haproxy_extra_global": [f"# reload {mark}"],
+                                                        "nginx_extra_http_config": f"# reload {mark}"})
+            assert run.rc == 0 and run.changed().get("lb1"), run
+            assert "Reload HAProxy" in run.output and "RUNNING HANDLER [jvmops.deploy.nginx : Reload Nginx]" in run.output
+            for name in ("haproxy", "nginx"):
+                master, workers = processes(lab, name)
+                assert master == masters[name], f"{name} was restarted, not reloaded"
+                assert workers - workers_seen[name], f"{name} has no new worker after reload {mark}"
+                workers_seen[name] |= workers
+        for name, stream in streams.items():
+            ticks = stream.ticks
+            assert stream.wait_ticks(ticks + 3, 10), f"the stream through {name} stopped: {stream.end_reason}"
+            assert stream.is_alive(), f"the stream through {name} ended: {stream.end_reason}"
+            stream.close()
+        assert load.wait_for_requests(10_000, timeout=300), load.snapshot()
+    report = load.report()
+    with capsys.disabled():
+        print(f"\n    load: {report_line(report)}")
+    assert report["requests"] >= 10_000, report
+    assert report["failures"] == 0, report
+    assert set(report["statuses"]) == {"200"}, report
+
+
+@pytest.mark.parametrize("proxy, extra, message", [
+    ("haproxy", {"haproxy_extra_defaults": ["no-such-keyword on"], "lab_nginx": False}, "haproxy -c"),
+    ("nginx", {"nginx_extra_http_config": "no_such_directive on;", "lab_haproxy": False}, "nginx -t"),
+])
+def test_broken_config_is_refused_and_the_old_one_keeps_serving(lab, site_vars, tls, fronts, proxy, extra, message):
+    config = {"haproxy": "/etc/haproxy/haproxy.cfg", "nginx": "/etc/nginx/nginx.conf"}[proxy]
+    live = lab.ssh("lb1", f"sha256sum {config}").stdout
+    pids = processes(lab, proxy)
+    with LoadGenerator([fronts[proxy], fronts[f"{proxy}-tls"]], workers=2, rate=100) as load:
+        run = lab.playbook(LB_PLAYBOOK, extra_json={**site_vars, **extra})
+        assert run.rc != 0, run
+        assert message in run.output and "failed validating" in run.output, run
+        assert load.wait_for_requests(300, timeout=30), load.snapshot()
+    assert lab.ssh("lb1", f"sha256sum {config}").stdout == live
+    assert processes(lab, proxy) == pids
+    report = load.report()
+    assert report["failures"] == 0, report
+    assert lab.ssh("lb1", f"systemctl is-active {proxy}").stdout.strip() == "active"
+
+
+def test_failed_deploy_stops_the_rollout_and_leaves_the_host_out(lab, addresses, site_vars, tls, fronts):
+    app2_pid = lab.ssh("app2", "supervisorctl pid hello").stdout.strip()
+    broken = {**site_vars, "jvm_app_env": {"PORT": "not-a-port"}, "jvm_app_health_timeout": 10}
+    with LoadGenerator([fronts["haproxy"], fronts["nginx"]], workers=4, rate=150) as load:
+        run = lab.playbook(SITE, extra_json=broken)
+        assert run.rc != 0, run
+        assert re.search(r"app1\s+:.*failed=1", run.output), run
+        assert "app2" not in run.recap or run.recap["app2"]["changed"] == 0, run.recap
+        # app2 still runs the old program, app1 is out of both proxies.
+        assert lab.ssh("app2", "supervisorctl pid hello").stdout.strip() == app2_pid
+        stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+        assert server_states(stat) == {"app1": "MAINT", "app2": "UP"}, stat
+        assert re.search(rf"server {re.escape(addresses['app1'])}:8000 .*down;",
+                         lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout)
+        assert load.wait_for_requests(500, timeout=60), load.snapshot()
+    assert load.report()["failures"] == 0, load.report()
+    # The next good run deploys app1 again and puts it back.
+    again = lab.playbook(SITE, extra_json=site_vars)
+    assert again.rc == 0, again
+    stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+    assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
+    assert "down;" not in lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout
+    assert get(f"http://{addresses['app1']}/health") == (200, "OK\n")
 
 
 def test_app_runs_with_the_configured_open_files_limit(lab, addresses):
     nofile = next(line.split(":")[1].strip() for line in lab.inventory.read_text().splitlines()
                   if line.strip().startswith("kernel_tuning_nofile:"))
-    for host in addresses:
+    for host in APPS:
         pid = lab.ssh(host, "supervisorctl pid hello").stdout.strip()
         limits = lab.ssh(host, f"grep 'Max open files' /proc/{pid}/limits").stdout.split()
         assert limits[3:5] == [nofile, nofile], limits
         assert "java" in lab.ssh(host, f"cat /proc/{pid}/comm").stdout
+    del addresses
 
 
 def test_app_and_forwarding_come_back_after_a_restart(lab, addresses):
@@ -87,9 +276,16 @@ def test_app_and_forwarding_come_back_after_a_restart(lab, addresses):
 
 
 @pytest.mark.parametrize("manager", ["systemd", "runit", "supervisord"])
-def test_switching_the_process_manager(lab, addresses, manager):
-    lab.converge(SITE, {"jvm_app_process_manager": manager})
-    for host, ip in addresses.items():
-        assert get(f"http://{ip}/health") == (200, "OK\n")
+def test_switching_the_process_manager(lab, addresses, site_vars, manager):
+    lab.converge(SITE, {**site_vars, "jvm_app_process_manager": manager})
+    for host in APPS:
+        assert get(f"http://{addresses[host]}/health") == (200, "OK\n")
         javas = lab.ssh(host, "pgrep -c -f jvmops.hello.Main", check=False).stdout.strip()
         assert javas == "1", f"{host} runs {javas} copies of the app under {manager}"
+
+
+def test_artifact_checksum_names_the_release(lab):
+    archive = lab.inventory.parent / "artifacts" / "hello-jvm.tar.gz"
+    release = hashlib.sha256(archive.read_bytes()).hexdigest()[:12]
+    for host in APPS:
+        assert lab.ssh(host, "readlink /opt/hello/current").stdout.strip() == f"releases/{release}"

@@ -1,0 +1,92 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark a no-change run of site.yml on the lab hosts (lb1, app1, app2, build1).
+
+    make lab-up && ANSIBLE_COLLECTIONS_PATH=.build/collections \\
+        .venv/bin/python benchmarks/site_noop_bench.py [--runs 3] [--inventory /var/lib/jvmops-lab/inventory.yml]
+
+It first runs site.yml once so the hosts are converged (not timed), then times --runs no-change runs
+(each must report changed=0) and, interleaved with them, the same number of runs of a floor playbook:
+the same plays on the same hosts, with facts gathered where site.yml gathers them, and one ping per host
+and play. The floor is what Ansible itself costs for that many plays and hosts over SSH, so the ratio
+site / floor shows what the collection's own work adds. It prints the median times, the number of tasks
+and hosts, and the ratio; the site.yml time is the baseline later work must beat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PLAYBOOK = "jvmops.deploy.site"
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
+BANNER = re.compile(r"^(TASK|RUNNING HANDLER) \[", re.M)
+
+# The plays of site.yml: hosts and whether they gather facts.
+FLOOR = """---
+- {name: jdk, hosts: "build:app", gather_facts: true, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+- {name: build, hosts: "build[0]", gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+- {name: prepare, hosts: app, gather_facts: true, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+- {name: lb, hosts: lb, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+- {name: deploy, hosts: app, serial: 1, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+- {name: check, hosts: "app:lb", gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+"""
+
+
+def run(playbook, inventory, extra):
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook, *extra]
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{playbook} failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
+    recap = {m[1]: [int(x) for x in m.groups()[1:]] for m in RECAP.finditer(proc.stdout)}
+    return elapsed, proc.stdout, recap
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--inventory", default=os.path.join(os.environ.get("JVMOPS_LAB_DIR", "/var/lib/jvmops-lab"),
+                                                            "inventory.yml"))
+    parser.add_argument("-e", "--extra-vars", action="append", default=[], help="passed to ansible-playbook")
+    args = parser.parse_args()
+    if not os.path.exists(args.inventory):
+        sys.exit(f"no lab inventory at {args.inventory}: run `make lab-up` first")
+    extra = [x for value in args.extra_vars for x in ("-e", value)]
+
+    print(f"converging the lab with {PLAYBOOK} (not timed) ...", flush=True)
+    run(PLAYBOOK, args.inventory, extra)
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="bench-floor-", delete=False) as handle:
+        handle.write(FLOOR)
+    try:
+        site_times, floor_times = [], []
+        for index in range(args.runs):
+            elapsed, output, recap = run(PLAYBOOK, args.inventory, extra)
+            changed = {host: r[1] for host, r in recap.items() if r[1]}
+            if changed:
+                sys.exit(f"run {index + 1} of {PLAYBOOK} was not a no-change run: changed {changed}")
+            site_times.append(elapsed)
+            floor_times.append(run(handle.name, args.inventory, extra)[0])
+            print(f"  run {index + 1}: site.yml {elapsed:.1f}s, floor {floor_times[-1]:.1f}s", flush=True)
+    finally:
+        os.unlink(handle.name)
+
+    tasks = len(BANNER.findall(output))
+    results = sum(r[0] + r[4] + r[5] for r in recap.values())
+    site, floor = statistics.median(site_times), statistics.median(floor_times)
+    print(f"site.yml no-change run: {site:.1f}s (median of {args.runs}) on {len(recap)} hosts, {tasks} tasks, "
+          f"{results} task results (ok+failed+skipped over hosts), changed=0")
+    print(f"floor (same plays and hosts, facts + one ping each): {floor:.1f}s")
+    print(f"ratio site.yml / floor: {site / floor:.2f}  (baseline for later work: {site:.1f}s)")
+
+
+if __name__ == "__main__":
+    main()
