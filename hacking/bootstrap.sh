@@ -13,8 +13,9 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 
 # Debian packages: the lab (nspawn, debootstrap, apt proxy, bridge), SSH, git for the build tree,
 # the shell linter that ansible-test sanity runs, a JDK for the sample app's tests, rsync for benchmarks.
+# openssl for the lab's self-signed certificates, nginx (never started) for the nginx_upstream_server target.
 DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client openssl git ca-certificates shellcheck
-  openjdk-17-jdk-headless rsync)
+  openjdk-17-jdk-headless rsync nginx)
 
 system() {
   [ "$(uname -s)" = Linux ] || die "this needs Linux (the lab boots systemd-nspawn containers); found $(uname -s)"
