@@ -117,7 +117,7 @@ def test_check_mode_on_clean_hosts_changes_nothing(lab, addresses, site_vars, tl
 
 
 def test_site_converges_behind_haproxy_and_nginx(lab, addresses, site_vars, tls, fronts):
-    first = lab.converge(SITE, site_vars)
+    first = lab.converge(SITE, extra_json=site_vars)
     no_secret(first, tls)
     assert "answers: OK" in first.output
     for host in APPS:
@@ -277,7 +277,7 @@ def test_app_and_forwarding_come_back_after_a_restart(lab, addresses):
 
 @pytest.mark.parametrize("manager", ["systemd", "runit", "supervisord"])
 def test_switching_the_process_manager(lab, addresses, site_vars, manager):
-    lab.converge(SITE, {**site_vars, "jvm_app_process_manager": manager})
+    lab.converge(SITE, extra_json={**site_vars, "jvm_app_process_manager": manager})
     for host in APPS:
         assert get(f"http://{addresses[host]}/health") == (200, "OK\n")
         javas = lab.ssh(host, "pgrep -c -f jvmops.hello.Main", check=False).stdout.strip()
