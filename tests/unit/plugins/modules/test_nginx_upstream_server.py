@@ -9,7 +9,6 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
-from ansible.module_utils.common.warnings import get_warning_messages
 from ansible_collections.jvmops.deploy.plugins.modules import nginx_upstream_server as module
 
 CONFIG = """\
@@ -75,6 +74,8 @@ def run_fixture(monkeypatch, tmp_path):
 
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda _self, text: warnings.append(text))
 
     def run(state="drained", server="10.0.0.11:8000", upstream="app", check=False, diff=False, **extra):
         args = {"upstream": upstream, "server": server, "state": state, "config": str(conf), "main_config": str(conf),
@@ -87,6 +88,7 @@ def run_fixture(monkeypatch, tmp_path):
         return caught.value
 
     run.conf = conf
+    run.warnings = warnings
     run.calls = lambda: log.read_text().splitlines() if log.exists() else []
     run.proc_net = proc_net
     run.tmp = tmp_path
@@ -203,7 +205,7 @@ def test_wait_reports_what_is_left_after_the_timeout(run):
     (run.proc_net / "tcp").write_text(HEADER + tcp_line("0B00000A:1F40"))
     out = run("drained", wait_timeout=1)
     assert not out.failed and out.result["connections_left"] == 1
-    assert any("1 connection(s) to 10.0.0.11:8000 still open" in str(w) for w in get_warning_messages())
+    assert any("1 connection(s) to 10.0.0.11:8000 still open" in w for w in run.warnings), run.warnings
 
 
 def test_wait_ends_when_the_connections_are_gone(run):
