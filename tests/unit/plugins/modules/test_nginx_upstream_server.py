@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.jvmops.deploy.plugins.modules import nginx_upstream_server as module
 
 CONFIG = """\
@@ -42,15 +38,8 @@ exit 0
 """
 
 
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get("msg", ""))
-        self.result = result
-        self.failed = failed
-
-
 @pytest.fixture(name="run")
-def run_fixture(monkeypatch, tmp_path):
+def run_fixture(invoke, tmp_path):
     conf = tmp_path / "nginx.conf"
     conf.write_text(CONFIG)
     conf.chmod(0o640)
@@ -66,29 +55,13 @@ def run_fixture(monkeypatch, tmp_path):
     (proc_net / "tcp").write_text(HEADER)
     (proc_net / "tcp6").write_text(HEADER)
 
-    def exit_json(_self, **kwargs):
-        raise Exit(kwargs, False)
-
-    def fail_json(_self, **kwargs):
-        raise Exit(kwargs, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda _self, text: warnings.append(text))
-
     def run(state="drained", server="10.0.0.11:8000", upstream="app", check=False, diff=False, **extra):
         args = {"upstream": upstream, "server": server, "state": state, "config": str(conf), "main_config": str(conf),
-                "nginx_binary": str(nginx), "reload_command": [str(reload)], "proc_net": str(proc_net),
-                "_ansible_check_mode": check, "_ansible_diff": diff, **extra}
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-        with pytest.raises(Exit) as caught:
-            module.main()
-        return caught.value
+                "nginx_binary": str(nginx), "reload_command": [str(reload)], "proc_net": str(proc_net), **extra}
+        return invoke(module.main, args, check=check, diff=diff)
 
     run.conf = conf
-    run.warnings = warnings
+    run.warnings = invoke.warnings
     run.calls = lambda: log.read_text().splitlines() if log.exists() else []
     run.proc_net = proc_net
     run.tmp = tmp_path

@@ -4,43 +4,19 @@
 from __future__ import annotations
 
 import errno
-import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.jvmops.deploy.plugins.modules import sysctl_profile
 
 
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get("msg", ""))
-        self.result = result
-        self.failed = failed
-
-
 @pytest.fixture(name="run")
-def run_fixture(monkeypatch, tmp_path):
+def run_fixture(invoke, tmp_path):
     proc = tmp_path / "proc"
 
-    def exit_json(_self, **kwargs):
-        raise Exit(kwargs, False)
-
-    def fail_json(_self, **kwargs):
-        raise Exit(kwargs, True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
     def run(parameters, check=False, diff=False, **extra):
-        args = {"parameters": parameters, "proc_root": str(proc), "file": str(tmp_path / "60-test.conf"),
-                "_ansible_check_mode": check, "_ansible_diff": diff, **extra}
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-        with pytest.raises(Exit) as caught:
-            sysctl_profile.main()
-        return caught.value
+        args = {"parameters": parameters, "proc_root": str(proc), "file": str(tmp_path / "60-test.conf"), **extra}
+        return invoke(sysctl_profile.main, args, check=check, diff=diff)
 
     def kernel(**values):
         for key, value in values.items():
@@ -49,6 +25,7 @@ def run_fixture(monkeypatch, tmp_path):
             path.write_text(f"{value}\n")
 
     run.kernel = kernel
+    run.warnings = invoke.warnings
     run.proc = proc
     run.file = tmp_path / "60-test.conf"
     return run
@@ -97,6 +74,7 @@ def test_missing_parameter_is_skipped_with_a_warning_and_kept_as_comment(run):
     result = run({"net.core.somaxconn": 1024, "net.ipv4.tcp_tw_recycle": 1}).result
     assert result["skipped_parameters"] == {"net.ipv4.tcp_tw_recycle": "not on this kernel or in this network namespace"}
     assert "# net.ipv4.tcp_tw_recycle = 1  (skipped: not on this kernel" in run.file.read_text()
+    assert any("net.ipv4.tcp_tw_recycle" in text for text in run.warnings), run.warnings
     assert result["changed"]  # the file was written
     assert not run({"net.core.somaxconn": 1024, "net.ipv4.tcp_tw_recycle": 1}).result["changed"]
 
