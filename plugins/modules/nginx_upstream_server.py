@@ -12,16 +12,22 @@ author:
 description:
   - Open-source Nginx has no runtime API for its upstreams. This module marks one C(server) of an C(upstream)
     block C(down) (O(state=drained)) or removes that mark (O(state=enabled)), checks the whole candidate
-    configuration with C(nginx -t) before it goes live, swaps it in atomically and reloads Nginx gracefully.
-  - When draining, it can then wait until this host has no more established TCP connections to the server,
+    configuration with Nginx's own checker (C(nginx -t)) before it goes live, swaps it in atomically and
+    reloads Nginx gracefully, so old workers finish the requests they hold.
+  - When it drains a server, it can then wait until this host has no more established TCP connections to it,
     so that requests in progress end before the server is stopped.
-  - Only the C(down) parameter of that one line changes; the line of an enabled server is byte-identical to
-    what it was before it was drained, so the role that renders the file stays idempotent.
+  - Only the C(down) parameter of that one line changes; the rest of the file is left byte for byte. The line
+    of an enabled server is byte-identical to what it was before it was drained, so the role that renders the
+    file stays idempotent.
+  - The file is read the way Nginx reads it. Comments and quoted strings are skipped, braces are counted
+    to find the end of the C(upstream) block, and only the block's own C(server) statements are looked at.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: Check mode reads the file and predicts the change and the diff; it checks nothing with Nginx,
+      writes nothing, reloads nothing and waits for nothing.
   diff_mode:
     support: full
   platform:
@@ -32,59 +38,79 @@ options:
     type: str
     required: true
   server:
-    description: The server's address as written in the upstream, such as C(10.0.0.11:8000).
+    description:
+      - The server's address as written in the upstream, the first word after C(server), such as
+        C(10.213.7.11:8000), C(app1.internal:8000) or C([2001:db8::11]:8000).
     type: str
     required: true
   state:
     description:
-      - V(drained) adds the C(down) parameter to the server's line; V(enabled) removes it.
+      - V(drained) adds the C(down) parameter at the end of the server's parameters; V(enabled) removes it.
     type: str
     choices: [drained, enabled]
     required: true
   config:
-    description: The file holding the upstream block.
+    description:
+      - The file holding the upstream block, either the main configuration or a file it includes.
     type: path
     default: /etc/nginx/nginx.conf
   main_config:
     description:
-      - Nginx's main configuration file. When O(config) is this file, the candidate is checked with
-        C(nginx -t -c <candidate>) before it replaces the live file.
-      - When O(config) is an included file, the candidate is put in place, the whole configuration is checked
-        with C(nginx -t -c <main_config>), and the previous file is put back if the check fails.
+      - Nginx's main configuration file, used to check the change before it is kept.
+      - When O(config) is this file, the candidate is written next to it (so relative includes resolve the same
+        way), checked with C(nginx -t -q -c <candidate>), and only then moved over the live file.
+      - When O(config) is a file the main configuration includes, the live file is copied aside, the candidate
+        is put in its place, the whole configuration is checked with C(nginx -t -q -c <main_config>), and the
+        copy is put back if the check fails. Nginx is not reloaded in between, so the running configuration
+        never sees a refused file.
+      - Either way, a refused candidate fails the task with Nginx's message and the live file is left as it was,
+        byte for byte, with its mode and owner.
     type: path
     default: /etc/nginx/nginx.conf
   nginx_binary:
-    description: The nginx program; found on the path by default.
+    description: The nginx program. By default, C(nginx) found on the path and in the C(sbin) directories.
     type: path
   reload:
-    description: Reload Nginx after a change (C(systemctl reload nginx) under systemd, else C(nginx -s reload)).
+    description:
+      - Reload Nginx gracefully after a change, with C(systemctl reload nginx) when systemd runs and its C(nginx)
+        unit is active, else with C(nginx -s reload -c <main_config>).
+      - If the reload fails, the previous file is put back, so that a new run tries again.
     type: bool
     default: true
   reload_command:
-    description: A command (list of arguments) that reloads Nginx, instead of the default one.
+    description: A command (list of arguments, no shell) that reloads Nginx, instead of the default one.
     type: list
     elements: str
   wait_timeout:
     description:
-      - After draining, wait up to this many seconds until this host has no established connection to the
-        server (Nginx's old workers finishing their requests). A timeout is not an error; RV(connections_left)
-        says what was left. V(0) does not wait. Only when the module changed something.
+      - After draining, wait up to this many seconds until this host has no established TCP connection to the
+        server's address and port (Nginx's old workers finishing their requests and streams), counted from the
+        kernel's tables every 0.2 seconds. A host name is resolved first.
+      - A timeout is not an error; RV(connections_left) says what was left, and a warning too.
+      - Only when this run changed the file and reloaded Nginx; a server already drained is not waited for.
+        V(0) does not wait.
     type: int
     default: 0
   proc_net:
-    description: Where the kernel's TCP tables are. Only for tests.
+    description: Where the kernel's TCP tables (C(tcp), C(tcp6)) are. Only for tests.
     type: path
     default: /proc/net
 notes:
   - C(playbooks/deploy.yml) and the C(jvmops.deploy.jvm_app) role use this module to take an app host out of
     the Nginx upstreams written by the C(jvmops.deploy.nginx) role while the app restarts.
+  - Temporary files are written in the directory of O(config) with names that start with a dot, which
+    C(include) patterns such as C(conf.d/*.conf) do not match.
+seealso:
+  - name: Nginx upstream server parameters
+    description: The C(down) parameter and the others of the C(server) directive.
+    link: https://nginx.org/en/docs/http/ngx_http_upstream_module.html#server
 """
 
 EXAMPLES = r"""
 - name: Take app1 out of the upstream and wait for its requests to end
   jvmops.deploy.nginx_upstream_server:
     upstream: app
-    server: 10.0.0.11:8000
+    server: 10.213.7.11:8000
     state: drained
     wait_timeout: 30
   delegate_to: lb1
@@ -92,9 +118,18 @@ EXAMPLES = r"""
 - name: Put it back
   jvmops.deploy.nginx_upstream_server:
     upstream: app
-    server: 10.0.0.11:8000
+    server: 10.213.7.11:8000
     state: enabled
   delegate_to: lb1
+
+- name: Drain a server of an upstream kept in an included file
+  jvmops.deploy.nginx_upstream_server:
+    upstream: api
+    server: api1.internal:9000
+    state: drained
+    config: /etc/nginx/conf.d/api.conf
+    main_config: /etc/nginx/nginx.conf
+    wait_timeout: 60
 """
 
 RETURN = r"""
@@ -109,17 +144,20 @@ previous_state:
   returned: always
   sample: enabled
 line:
-  description: The server's line in the file now.
+  description: The server's statement in the file now, from C(server) to the semicolon.
   type: str
   returned: always
-  sample: server 10.0.0.11:8000 max_fails=1 fail_timeout=5s down;
+  sample: server 10.213.7.11:8000 max_fails=1 fail_timeout=5s down;
 reloaded:
   description: Whether Nginx was reloaded.
   type: bool
   returned: always
   sample: true
 connections_left:
-  description: Established connections to the server still open when the wait ended; null when not waited.
+  description:
+    - Established connections from this host to the server still open when the wait ended.
+    - Null when the module did not wait (no change, check mode, O(wait_timeout=0), O(reload=false), or an address
+      whose connections cannot be counted, such as a C(unix:) socket).
   type: int
   returned: always
   sample: 0
@@ -129,98 +167,180 @@ import ipaddress
 import os
 import re
 import socket
+import stat
+import sys
 import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-DOWN = re.compile(r"\s+down(?=[\s;])")
+SYSTEMD_RUN = "/run/systemd/system"
+POLL_INTERVAL = 0.2
+SPACE = " \t\r\n"
+ADDRESS = re.compile(r"^[^\s;{}#\"'\\]+$")
 
 
 class ConfigError(Exception):
-    """The file does not hold the upstream or the server as asked."""
+    """The file does not hold the upstream or the server as asked, or Nginx refused the change."""
 
 
-def mask(text):
-    """The text with comments and quoted strings blanked out (same length), for finding structure."""
-    out = list(text)
-    i, quote = 0, None
-    while i < len(text):
-        char = text[i]
-        if quote:
-            if char == "\\":
-                out[i] = " "
-                if i + 1 < len(text):
-                    out[i + 1] = " "
-                i += 2
-                continue
-            if char == quote:
-                quote = None
-            else:
-                out[i] = " " if char != "\n" else "\n"
-        elif char in "'\"":
-            quote = char
-        elif char == "#":
-            end = text.find("\n", i)
-            end = len(text) if end < 0 else end
-            for pos in range(i, end):
-                out[pos] = " "
-            i = end
+class ParseError(ConfigError):
+    """The file is not an Nginx configuration this module can read."""
+
+
+class Token:
+    """A word of the configuration, with its span in the text (quotes included)."""
+
+    def __init__(self, value, start, end):
+        self.value, self.start, self.end = value, start, end
+
+
+class Statement:
+    """Words ended by `;` or `{` (then `close` is the position of the matching `}`)."""
+
+    def __init__(self, tokens, kind, end, parent):
+        self.tokens, self.kind, self.end, self.parent = tokens, kind, end, parent
+        self.close = None
+
+    @property
+    def start(self):
+        return self.tokens[0].start
+
+
+def line_of(text, pos):
+    return text.count("\n", 0, pos) + 1
+
+
+def read_word(text, pos):
+    """End of the unquoted word at pos. As in Nginx, `#`, quotes and `}` inside a word are part of it,
+    `${` does not open a block, and a backslash escapes the next character."""
+    variable = False
+    while pos < len(text):
+        char = text[pos]
+        if char == "{" and variable:
+            pos += 1
             continue
-        i += 1
-    return "".join(out)
+        variable = char == "$"
+        if char == "\\":
+            pos += 2
+            continue
+        if char in SPACE or char in ";{":
+            break
+        pos += 1
+    return min(pos, len(text))
 
 
-def upstream_body(masked, name):
-    """(start, end) of the upstream block's body."""
-    found = [m for m in re.finditer(r"(?<![\w-])upstream\s+([^\s{]+)\s*\{", masked) if m.group(1) == name]
+def parse(text):
+    """The statements of an Nginx configuration, read like ngx_conf_read_token does."""
+    statements, stack, tokens = [], [], []
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char in SPACE:
+            pos += 1
+        elif char == "#":
+            end = text.find("\n", pos)
+            pos = len(text) if end < 0 else end
+        elif char in ";{":
+            if not tokens:
+                raise ParseError(f"unexpected '{char}' on line {line_of(text, pos)}")
+            statement = Statement(tokens, char, pos, stack[-1] if stack else None)
+            statements.append(statement)
+            if char == "{":
+                stack.append(statement)
+            tokens = []
+            pos += 1
+        elif char == "}":
+            if tokens or not stack:
+                raise ParseError(f"unexpected '}}' on line {line_of(text, pos)}")
+            stack.pop().close = pos
+            pos += 1
+        elif char in "\"'":
+            end = pos + 1
+            while end < len(text) and text[end] != char:
+                end += 2 if text[end] == "\\" else 1
+            if end >= len(text):
+                raise ParseError(f"the quoted string opened on line {line_of(text, pos)} is not closed")
+            tokens.append(Token(text[pos + 1:end], pos, end + 1))
+            pos = end + 1
+        else:
+            end = read_word(text, pos)
+            tokens.append(Token(text[pos:end], pos, end))
+            pos = end
+    return statements
+
+
+def find_server(text, upstream, server, where="the file"):
+    """The server's statement in the upstream block."""
+    statements = parse(text)
+    blocks = [s for s in statements
+              if s.kind == "{" and [t.value for t in s.tokens] == ["upstream", upstream]]
+    if not blocks:
+        raise ConfigError(f"upstream: there is no upstream block named '{upstream}' in {where}")
+    if len(blocks) > 1:
+        lines = ", ".join(str(line_of(text, b.start)) for b in blocks)
+        raise ConfigError(f"upstream: '{upstream}' is defined {len(blocks)} times in {where} (lines {lines}); "
+                          "it must be once")
+    block = blocks[0]
+    if block.close is None:
+        raise ParseError(f"the upstream block '{upstream}' opened on line {line_of(text, block.start)} is not closed")
+    servers = [s for s in statements
+               if s.parent is block and s.kind == ";" and s.tokens[0].value == "server" and len(s.tokens) > 1]
+    found = [s for s in servers if s.tokens[1].value == server]
     if not found:
-        raise ConfigError(f"upstream: there is no upstream block named '{name}'")
+        listed = ", ".join(s.tokens[1].value for s in servers) or "none"
+        raise ConfigError(f"server: '{server}' is not in upstream '{upstream}' of {where} (it has: {listed})")
     if len(found) > 1:
-        raise ConfigError(f"upstream: '{name}' is defined {len(found)} times")
-    depth, start = 1, found[0].end()
-    for pos in range(start, len(masked)):
-        if masked[pos] == "{":
-            depth += 1
-        elif masked[pos] == "}":
-            depth -= 1
-            if depth == 0:
-                return start, pos
-    raise ConfigError(f"upstream: the block '{name}' is not closed")
-
-
-def find_server(text, upstream, server):
-    """(start, end) of the server statement, the semicolon included."""
-    masked = mask(text)
-    start, end = upstream_body(masked, upstream)
-    body = masked[start:end]
-    found = [m for m in re.finditer(r"(?<![\w-])server\s+([^\s;]+)[^;]*;", body) if m.group(1) == server]
-    if not found:
-        listed = [m.group(1) for m in re.finditer(r"(?<![\w-])server\s+([^\s;]+)", body)]
-        raise ConfigError(f"server: '{server}' is not in upstream '{upstream}' (it has: {', '.join(listed) or 'none'})")
-    if len(found) > 1:
-        raise ConfigError(f"server: '{server}' is listed {len(found)} times in upstream '{upstream}'")
-    return start + found[0].start(), start + found[0].end()
+        lines = ", ".join(str(line_of(text, s.start)) for s in found)
+        raise ConfigError(f"server: '{server}' is listed {len(found)} times in upstream '{upstream}' of {where} "
+                          f"(lines {lines}); it must be once")
+    return found[0]
 
 
 def state_of(statement):
-    return "drained" if DOWN.search(statement) else "enabled"
+    return "drained" if any(t.value == "down" for t in statement.tokens[2:]) else "enabled"
 
 
-def with_state(statement, state):
+def statement_text(text, statement):
+    return text[statement.start:statement.end + 1]
+
+
+def with_state(text, statement, state):
+    """The text with the server's `down` parameter added or removed; nothing else changes."""
     if state_of(statement) == state:
-        return statement
+        return text
     if state == "drained":
-        head, tail = re.match(r"(.*?)(\s*;)$", statement, re.S).groups()
-        return head + " down" + tail
-    return DOWN.sub("", statement, count=1)
+        at = statement.tokens[-1].end
+        return text[:at] + " down" + text[at:]
+    tokens = statement.tokens
+    for index in range(len(tokens) - 1, 1, -1):
+        if tokens[index].value != "down":
+            continue
+        start, end, previous_end = tokens[index].start, tokens[index].end, tokens[index - 1].end
+        cut = start
+        while cut > previous_end and text[cut - 1] in SPACE:
+            cut -= 1
+        if cut > previous_end:
+            # A comment ends the line before it: keep that line end and this line's indentation.
+            cut = start
+            while end < len(text) and text[end] in " \t":
+                end += 1
+        text = text[:cut] + text[end:]
+    return text
+
+
+def shown(text):
+    """Text for the result: bytes that are not UTF-8 shown as replacement characters."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def addresses(server):
-    """IP addresses and port the server's address stands for."""
+    """(IP addresses, port) that the server's address stands for; no addresses for what cannot be counted."""
+    if server.startswith("unix:"):
+        return set(), None
     host, sep, port = server.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not port.isdigit() or (":" in host and not host.startswith("[")):
         host, port = server, "80"
     host = host.strip("[]")
     try:
@@ -229,23 +349,25 @@ def addresses(server):
         pass
     try:
         infos = socket.getaddrinfo(host, int(port), proto=socket.IPPROTO_TCP)
-    except OSError:
+    except (OSError, UnicodeError):
         return set(), int(port)
-    return {ipaddress.ip_address(info[4][0]) for info in infos}, int(port)
+    return {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}, int(port)
 
 
 def parse_address(hexaddr):
-    """An address from /proc/net/tcp{,6} (hex, each 32-bit word in host byte order) and its port."""
+    """An address from /proc/net/tcp or tcp6 (hex, each 32-bit word in host byte order) and its port."""
     host, port = hexaddr.split(":")
     raw = bytes.fromhex(host)
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-    address = ipaddress.ip_address(words)
+    if sys.byteorder == "little":
+        raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    address = ipaddress.ip_address(raw)
     if address.version == 6 and address.ipv4_mapped:
         address = address.ipv4_mapped
     return address, int(port, 16)
 
 
 def count_connections(proc_net, ips, port):
+    """Established TCP connections from this host to any of ips on port."""
     count = 0
     for name in ("tcp", "tcp6"):
         try:
@@ -257,21 +379,30 @@ def count_connections(proc_net, ips, port):
             fields = line.split()
             if len(fields) < 4 or fields[3] != "01":
                 continue
-            address, remote_port = parse_address(fields[2])
+            try:
+                address, remote_port = parse_address(fields[2])
+            except ValueError:
+                continue
             if remote_port == port and address in ips:
                 count += 1
     return count
 
 
 def wait_for_connections(module, server):
+    timeout, proc_net = module.params["wait_timeout"], module.params["proc_net"]
     ips, port = addresses(server)
-    deadline = time.monotonic() + module.params["wait_timeout"]
-    left = count_connections(module.params["proc_net"], ips, port)
+    if not ips:
+        module.warn(f"Not waiting for the connections to {server} to end: "
+                    "only the connections to an IP address or a host name that resolves can be counted")
+        return None
+    deadline = time.monotonic() + timeout
+    left = count_connections(proc_net, ips, port)
     while left and time.monotonic() < deadline:
-        time.sleep(0.2)
-        left = count_connections(module.params["proc_net"], ips, port)
+        time.sleep(POLL_INTERVAL)
+        left = count_connections(proc_net, ips, port)
     if left:
-        module.warn(f"{left} connection(s) to {server} still open after {module.params['wait_timeout']}s")
+        module.warn(f"{left} connection(s) to {server} still open after {timeout}s; "
+                    "the server takes no new requests, the open ones end when it stops")
     return left
 
 
@@ -281,77 +412,116 @@ def run_checked(module, argv, what):
         raise ConfigError(f"{what}: {' '.join(argv)} exited {rc}: {(err or out).strip()}")
 
 
-def validate_and_write(module, nginx, content):
-    """Check the candidate with nginx -t and put it in place; the live file is untouched on failure."""
-    config, main_config = module.params["config"], module.params["main_config"]
-    directory = os.path.dirname(config) or "."
-    fd, candidate = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(config) + ".")
+def write_beside(path, data):
+    """A new file with data next to path, with path's mode; its name starts with a dot."""
+    fd, name = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(name, stat.S_IMODE(os.stat(path).st_mode))
+    return name
+
+
+def put_back(module, path, data):
+    """Replace path with data again (atomic_move keeps the live file's mode and owner)."""
+    name = write_beside(path, data)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(candidate, os.stat(config).st_mode & 0o7777)
+        module.atomic_move(name, path)
+    finally:
+        if os.path.exists(name):
+            os.unlink(name)
+
+
+def validate_and_replace(module, nginx, before, after):
+    """Check the candidate with nginx -t and put it in place; on refusal the live file stays as it was."""
+    config, main_config = module.params["config"], module.params["main_config"]
+    what = f"Failed to validate the configuration with server '{module.params['server']}' {module.params['state']}"
+    candidate = write_beside(config, after)
+    try:
         if os.path.realpath(config) == os.path.realpath(main_config):
-            run_checked(module, [nginx, "-t", "-q", "-c", candidate], "Failed to validate the candidate configuration")
+            run_checked(module, [nginx, "-t", "-q", "-c", candidate], what + "; the live file is unchanged")
             module.atomic_move(candidate, config)
             return
-        fd, backup = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(config) + ".previous.")
-        with os.fdopen(fd, "wb") as handle, open(config, "rb") as live:
-            handle.write(live.read())
-        os.chmod(backup, os.stat(config).st_mode & 0o7777)
         module.atomic_move(candidate, config)
         try:
-            run_checked(module, [nginx, "-t", "-q", "-c", main_config], "Failed to validate the configuration")
+            run_checked(module, [nginx, "-t", "-q", "-c", main_config], what + f"; {config} was put back as it was")
         except ConfigError:
-            module.atomic_move(backup, config)
+            put_back(module, config, before)
             raise
-        os.unlink(backup)
     finally:
         if os.path.exists(candidate):
             os.unlink(candidate)
 
 
-def reload_nginx(module, nginx):
-    argv = module.params["reload_command"]
-    if not argv:
-        if os.path.isdir("/run/systemd/system"):
-            argv = [module.get_bin_path("systemctl", required=True), "reload", "nginx"]
-        else:
-            argv = [nginx, "-s", "reload", "-c", module.params["main_config"]]
-    run_checked(module, argv, "Failed to reload nginx")
+def reload_command(module, nginx):
+    if module.params["reload_command"]:
+        return module.params["reload_command"]
+    if os.path.isdir(SYSTEMD_RUN):
+        systemctl = module.get_bin_path("systemctl")
+        if systemctl and module.run_command([systemctl, "is-active", "--quiet", "nginx"])[0] == 0:
+            return [systemctl, "reload", "nginx"]
+    return [nginx, "-s", "reload", "-c", module.params["main_config"]]
+
+
+def read_config(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ConfigError(f"Failed to read config {path}: {to_native(exc)}") from exc
+
+
+def locate(data, params):
+    """The text of the file and the server's statement in it."""
+    text = data.decode("utf-8", "surrogateescape")
+    try:
+        return text, find_server(text, params["upstream"], params["server"], params["config"])
+    except ParseError as exc:
+        raise ConfigError(f"Failed to parse config {params['config']}: {exc}") from exc
 
 
 def apply(module):
+    """(changed, result) of putting the server in the wanted state."""
     params = module.params
-    try:
-        with open(params["config"], encoding="utf-8") as handle:
-            before = handle.read()
-    except OSError as exc:
-        raise ConfigError(f"config: cannot read {params['config']}: {to_native(exc)}") from exc
-    start, end = find_server(before, params["upstream"], params["server"])
-    statement = before[start:end]
-    new_statement = with_state(statement, params["state"])
-    after = before[:start] + new_statement + before[end:]
+    before = read_config(params["config"])
+    text, statement = locate(before, params)
+    new_text = with_state(text, statement, params["state"])
+    after = new_text.encode("utf-8", "surrogateescape")
+    changed = after != before
     result = {
-        "changed": after != before,
         "previous_state": state_of(statement),
         "state": params["state"],
-        "line": new_statement,
+        "line": shown(statement_text(text, statement)),
         "reloaded": False,
         "connections_left": None,
     }
-    if module._diff:
-        result["diff"] = {"before": before, "after": after,
-                          "before_header": params["config"], "after_header": params["config"]}
-    if not result["changed"] or module.check_mode:
-        return result
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = {"before_header": params["config"], "after_header": params["config"],
+                          "before": shown(text), "after": shown(new_text)}
+    if changed:
+        statement = find_server(new_text, params["upstream"], params["server"])
+        result["line"] = shown(statement_text(new_text, statement))
+    if not changed or module.check_mode:
+        return changed, result
+    if os.path.realpath(params["config"]) != os.path.realpath(params["main_config"]) \
+            and not os.path.isfile(params["main_config"]):
+        raise ConfigError(f"main_config: {params['main_config']} does not exist; it is needed to check the "
+                          f"included file {params['config']} with nginx -t")
     nginx = params["nginx_binary"] or module.get_bin_path("nginx", required=True)
-    validate_and_write(module, nginx, after)
+    validate_and_replace(module, nginx, before, after)
     if params["reload"]:
-        reload_nginx(module, nginx)
+        argv = reload_command(module, nginx)
+        try:
+            run_checked(module, argv, "Failed to reload nginx")
+        except ConfigError as exc:
+            put_back(module, params["config"], before)
+            raise ConfigError(f"{exc}; {params['config']} was put back as it was") from exc
         result["reloaded"] = True
-    if params["state"] == "drained" and params["wait_timeout"] > 0:
+    # Read back what is really there now.
+    text, statement = locate(read_config(params["config"]), params)
+    result["state"], result["line"] = state_of(statement), shown(statement_text(text, statement))
+    if params["state"] == "drained" and params["wait_timeout"] > 0 and result["reloaded"]:
         result["connections_left"] = wait_for_connections(module, params["server"])
-    return result
+    return changed, result
 
 
 def main():
@@ -371,15 +541,18 @@ def main():
         supports_check_mode=True,
     )
     if module.params["wait_timeout"] < 0:
-        module.fail_json(msg=f"wait_timeout must be 0 or more seconds, got {module.params['wait_timeout']}")
-    if not re.match(r"^[^\s;{}#]+$", module.params["server"]):
-        module.fail_json(msg=f"server must be an address as written in the upstream (no spaces or ;), got "
-                             f"'{module.params['server']}'")
+        module.fail_json(msg=f"wait_timeout: must be 0 or more seconds, got {module.params['wait_timeout']}")
+    if not ADDRESS.match(module.params["server"]):
+        module.fail_json(msg="server: must be the address as written after 'server' in the upstream "
+                             f"(no spaces, quotes, ';', braces or '#'), got '{module.params['server']}'")
+    if not ADDRESS.match(module.params["upstream"]):
+        module.fail_json(msg="upstream: must be the name as written after 'upstream' "
+                             f"(no spaces, quotes, ';', braces or '#'), got '{module.params['upstream']}'")
     try:
-        result = apply(module)
+        changed, result = apply(module)
     except ConfigError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    module.exit_json(changed=changed, **result)
 
 
 if __name__ == "__main__":
