@@ -450,3 +450,20 @@ def test_health_answers_503_while_shutting_down(app, work, tmp_path):
         assert server.health() is None  # nothing listens any more
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("args, returncode, out", [
+    (["demo", "100"], 0, "0 1 1 2 3 5 8 13 21 34 55 89\n"),
+    (["demo", "1"], 0, "0\n"),
+    (["demo", "0"], 0, "\n"),
+    (["demo"], 2, ""),
+    (["demo", "ten"], 2, ""),
+])
+def test_demo_one_off_prints_the_fibonacci_numbers_below_n(app, args, returncode, out):
+    classpath = os.pathsep.join([str(app / "build" / "hello-jvm.jar"), str(app / "config")])
+    result = subprocess.run(["java", "-cp", classpath, "jvmops.hello.Main", *args], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == returncode, result.stdout + result.stderr
+    assert result.stdout == out
+    if returncode:
+        assert "usage: demo N" in result.stderr

@@ -29,6 +29,15 @@ public final class Main {
             System.out.println(usage());
             return;
         }
+        if (args.length > 0 && "demo".equals(args[0])) {
+            // The one-off script of the Heroku recipe (heroku run ... demo 100): the Fibonacci numbers below N.
+            if (args.length != 2 || !args[1].matches("[0-9]{1,18}")) {
+                fail(2, "usage: demo N (N a whole number)");
+                return;
+            }
+            System.out.println(Demo.fibonacciBelow(Long.parseLong(args[1])));
+            return;
+        }
         if (args.length > 0) {
             fail(2, "unexpected argument '" + args[0] + "'\n" + usage());
             return;
@@ -65,7 +74,7 @@ public final class Main {
     }
 
     private static String usage() {
-        return "usage: java -cp \"lib/*:config\" jvmops.hello.Main [--version]\n"
+        return "usage: java -cp \"lib/*:config\" jvmops.hello.Main [--version | demo N]\n"
                 + "  environment: PORT (overrides http.port), HOST (overrides http.host), LOG_LEVEL (overrides logback.xml)";
     }
 
