@@ -1,0 +1,55 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Connection options shared by the Heroku Platform API modules."""
+
+    DOCUMENTATION = r"""
+options:
+  api_key:
+    description:
+      - A Heroku API key or OAuth token (C(heroku authorizations:create) makes a long-lived one).
+      - When not given, the E(HEROKU_API_KEY) environment variable is used; the AWX credential type shipped with the
+        collection (C(extensions/awx/credential_types/heroku.yml)) sets it.
+      - It is sent only to O(api_url), never to the upload, build output or log URLs the API hands out.
+    type: str
+  api_url:
+    description:
+      - The Platform API endpoint. Change it only for a proxy or a test service.
+      - When not given, the E(HEROKU_API_URL) environment variable is used, then V(https://api.heroku.com).
+    type: str
+  validate_certs:
+    description:
+      - Check the TLS certificates of the API and of the URLs it hands out (uploads, streams, one-off dyno attachment).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file of certificate authorities to trust instead of the system ones.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP response.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a request is repeated when the API answers 429 (rate limit) or 503, and, for requests other than
+        C(POST), 500, 502 or 504 or a connection error. The delay doubles each time, starting at O(retry_delay) and
+        capped at 60 seconds; a C(Retry-After) header wins.
+      - When C(RateLimit-Remaining) falls low, requests are spaced out by O(retry_delay) before the limit is hit.
+    type: int
+    default: 5
+  retry_delay:
+    description:
+      - The first delay between retries, in seconds.
+    type: float
+    default: 2.0
+notes:
+  - >-
+    The modules talk to the L(Heroku Platform API v3,https://devcenter.heroku.com/articles/platform-api-reference) with
+    the header C(Accept: application/vnd.heroku+json; version=3); the Heroku CLI is not needed.
+"""
