@@ -1,0 +1,80 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""heroku_deploy: the source tarball and the option checks."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+
+import pytest
+
+from ansible_collections.jvmops.deploy.plugins.module_utils import _heroku
+from ansible_collections.jvmops.deploy.plugins.modules import heroku_deploy
+from ansible_collections.jvmops.deploy.plugins.modules.heroku_deploy import DeployError, pack_directory, sha256
+
+
+def make_source(root):
+    (root / "target" / "xitrum" / "script").mkdir(parents=True)
+    (root / "Procfile").write_text("web: target/xitrum/script/runner jvmops.hello.Main\n")
+    runner = root / "target" / "xitrum" / "script" / "runner"
+    runner.write_text("#!/bin/sh\nexec java\n")
+    runner.chmod(0o700)
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    return root
+
+
+def test_the_tarball_depends_on_content_and_modes_only(tmp_path):
+    src = make_source(tmp_path / "src")
+    pack_directory(str(src), [".git"], str(tmp_path / "one.tar.gz"))
+    os.utime(src / "Procfile", (1, 1))
+    (src / ".git" / "HEAD").write_text("ref: refs/heads/other\n")
+    pack_directory(str(src), [".git"], str(tmp_path / "two.tar.gz"))
+    assert sha256(str(tmp_path / "one.tar.gz")) == sha256(str(tmp_path / "two.tar.gz"))
+    with tarfile.open(tmp_path / "one.tar.gz") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert ".git" not in members and ".git/HEAD" not in members
+    assert members["target/xitrum/script/runner"].mode == 0o755
+    assert members["Procfile"].mode == 0o644
+    assert {m.uid for m in members.values()} == {0}
+    (src / "Procfile").write_text("web: other\n")
+    pack_directory(str(src), [".git"], str(tmp_path / "three.tar.gz"))
+    assert sha256(str(tmp_path / "three.tar.gz")) != sha256(str(tmp_path / "one.tar.gz"))
+
+
+def test_a_directory_without_procfile_is_refused(tmp_path):
+    (tmp_path / "src").mkdir()
+    with pytest.raises(DeployError, match="src: .* has no Procfile at its top"):
+        pack_directory(str(tmp_path / "src"), [], str(tmp_path / "x.tar.gz"))
+
+
+@pytest.mark.parametrize("setup, message", [
+    ("missing", "does not exist (give a directory to pack or a .tar.gz file)"),
+    ("zip", "is a file but not a .tar.gz or .tgz tarball"),
+    ("broken", "is not a gzipped tarball"),
+    ("noprocfile", "has no Procfile at its top"),
+    ("timeout", "wait_timeout: must be more than 0 seconds, got 0"),
+])
+def test_bad_sources_fail_before_any_request(invoke, monkeypatch, tmp_path, setup, message):
+    calls = []
+    monkeypatch.setattr(_heroku, "open_url", lambda url, **kw: calls.append(url) or pytest.fail(f"unexpected request to {url}"))
+    src = tmp_path / "source.tar.gz"
+    args = {"api_key": "k", "api_url": "https://api.example.test", "app": "app-one", "src": str(src)}
+    if setup == "zip":
+        src = tmp_path / "source.zip"
+        src.write_bytes(b"PK")
+        args["src"] = str(src)
+    elif setup == "broken":
+        src.write_bytes(b"not gzip")
+    elif setup == "noprocfile":
+        (tmp_path / "d").mkdir()
+        (tmp_path / "d" / "README").write_text("x")
+        with tarfile.open(src, "w:gz") as tar:
+            tar.add(tmp_path / "d" / "README", arcname="app/README")
+    elif setup == "timeout":
+        args["wait_timeout"] = 0
+    result = invoke(heroku_deploy.main, args)
+    assert result.failed
+    assert message in result.result["msg"]
+    assert not calls
