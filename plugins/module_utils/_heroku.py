@@ -150,7 +150,8 @@ class HerokuClient:
             headers["Range"] = range_header
         attempt = 0
         while True:
-            if self.rate_limit_remaining is not None and self.rate_limit_remaining < LOW_RATE_LIMIT:
+            # Spread requests out when few are left in the budget (a retry has just waited already).
+            if attempt == 0 and self.rate_limit_remaining is not None and self.rate_limit_remaining < LOW_RATE_LIMIT:
                 self.sleep(self.retry_delay)
             try:
                 response = self._open(method, url, data=data, headers=headers)

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: heroku_app
 short_description: Manage a Heroku app, its config vars, buildpacks, formation and maintenance mode
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - jvmops.deploy contributors (@jvmops)
 description:

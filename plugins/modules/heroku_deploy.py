@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: heroku_deploy
 short_description: Build and release source on Heroku (what C(git push heroku master) does), through the Platform API
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - jvmops.deploy contributors (@jvmops)
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: heroku_logs
 short_description: Read recent log lines of a Heroku app (C(heroku logs))
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - jvmops.deploy contributors (@jvmops)
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: heroku_release
 short_description: List a Heroku app's releases and roll back to one (C(heroku releases), C(heroku rollback))
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - jvmops.deploy contributors (@jvmops)
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: heroku_run
 short_description: Run a one-off command in a Heroku dyno and return its output and exit status (C(heroku run))
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - jvmops.deploy contributors (@jvmops)
 description:
