@@ -31,6 +31,7 @@ attributes:
     platforms: all
   idempotent:
     support: full
+    description: A second run with the same options changes nothing.
 options:
   name:
     description:

@@ -34,6 +34,7 @@ attributes:
     platforms: all
   idempotent:
     support: full
+    description: The source checksum decides, so the same source is not built twice.
 options:
   app:
     description:

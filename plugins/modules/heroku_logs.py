@@ -28,6 +28,7 @@ attributes:
     platforms: all
   idempotent:
     support: full
+    description: It only reads.
 options:
   app:
     description:

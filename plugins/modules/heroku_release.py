@@ -29,6 +29,7 @@ attributes:
     platforms: all
   idempotent:
     support: full
+    description: A rollback to the release that already runs changes nothing.
 options:
   app:
     description:

@@ -30,7 +30,7 @@ attributes:
     platforms: all
   idempotent:
     support: none
-    details: Every run starts a dyno.
+    description: Every run starts a dyno.
 options:
   app:
     description:

@@ -17,7 +17,7 @@ ansible-playbook -i localhost, setup.yml -e heroku_env_file="$out/heroku.env" >"
 . "$out/heroku.env"
 
 app=jvmops-it-play-$RANDOM
-common=(-i localhost, -e heroku_app_name="$app" -e heroku_ca_path="$HEROKU_CA_PATH" -e @secrets.yml
+common=(-i 'localhost,' -e heroku_app_name="$app" -e heroku_ca_path="$HEROKU_CA_PATH" -e @secrets.yml
         -e heroku_build_dir="$out/build" -e heroku_web_dynos=2 -e heroku_log_level=DEBUG)
 
 cleanup() {

@@ -90,7 +90,7 @@ def test_errors_name_the_verb_resource_and_api_message(http):
 
 def test_429_is_retried_with_growing_delays_then_succeeds(http):
     calls, answers = http
-    for _ in range(3):
+    for _attempt in range(3):
         answers.append(http_error("u", 429, {"id": "rate_limit", "message": "Your account reached the API rate limit"},
                                   {"RateLimit-Remaining": "0"}))
     answers.append(Response(200, {"ok": True}, {"RateLimit-Remaining": "4000"}))
@@ -114,7 +114,7 @@ def test_retry_after_header_wins(http):
 
 def test_retries_run_out_with_the_api_error(http):
     calls, answers = http
-    for _ in range(4):
+    for _attempt in range(4):
         answers.append(http_error("u", 429, {"id": "rate_limit", "message": "slow down"}))
     with pytest.raises(HerokuError, match="rate_limit: slow down"):
         client().call("GET", "/apps", what=("list", "apps", ""))
