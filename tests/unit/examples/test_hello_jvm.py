@@ -467,3 +467,17 @@ def test_demo_one_off_prints_the_fibonacci_numbers_below_n(app, args, returncode
     assert result.stdout == out
     if returncode:
         assert "usage: demo N" in result.stderr
+
+
+def test_property_values_take_variables_from_the_environment(app, work, tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "application.properties").write_text("http.port=${JVMOPS_TEST_PORT:-8000}\nhttp.host=127.0.0.1\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "LOG_LEVEL", "JAVA_TOOL_OPTIONS")}
+    env["JVMOPS_TEST_PORT"] = "70000"
+    classpath = os.pathsep.join([str(app / "build" / "hello-jvm.jar"), str(config)])
+    result = subprocess.run(["java", "-cp", classpath, "jvmops.hello.Main"], cwd=work, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    # The variable's value reached the port check (70000 is refused), so it was substituted.
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "70000" in result.stderr

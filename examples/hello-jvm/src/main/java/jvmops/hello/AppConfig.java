@@ -81,6 +81,10 @@ final class AppConfig {
             } catch (IOException | IllegalArgumentException e) {
                 throw new ConfigException("cannot read " + url + ": " + e.getMessage());
             }
+            // ${NAME} and ${NAME:-default} in values, as in Xitrum's config (port { http = ${PORT} }) on Heroku.
+            for (String key : props.stringPropertyNames()) {
+                props.setProperty(key, substitute(props.getProperty(key), env));
+            }
         }
 
         Level level;
