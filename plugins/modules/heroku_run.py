@@ -129,11 +129,14 @@ class RunError(Exception):
 
 
 def run_attached(client, app, body, timeout):
-    body = dict(body, attach=True, command=body["command"] + f'; echo "{EXIT_MARKER} $?"')
+    command = body["command"]
+    body = dict(body, attach=True, command=command + f'; echo "{EXIT_MARKER} $?"')
     dyno = client.call("POST", f"/apps/{path_part(app)}/dynos", body, what=("start", "one-off dyno of app", app))
     if not dyno.get("attach_url"):
         raise RunError(f"Failed to attach to one-off dyno of app '{app}': the API gave no attach_url")
     raw = client.rendezvous(dyno["attach_url"], timeout, what=("attach to", "one-off dyno of app", app))
+    # The marker (with its U+FFFF, which XML-based job logs cannot hold) is ours: report the command as given.
+    dyno = dict(dyno, command=command)
     output = to_text(raw, errors="surrogate_or_replace").replace("\r\n", "\n")
     output, status = parse_exit_status(output)
     if status is None:

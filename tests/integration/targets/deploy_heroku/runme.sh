@@ -21,7 +21,7 @@ common=(-i 'localhost,' -e heroku_app_name="$app" -e heroku_ca_path="$HEROKU_CA_
         -e heroku_build_dir="$out/build" -e heroku_web_dynos=2 -e heroku_log_level=DEBUG)
 
 cleanup() {
-  ansible -i localhost, localhost -m jvmops.deploy.heroku_app -a "name=$app state=absent ca_path=$HEROKU_CA_PATH" >"$out/cleanup.log" 2>&1 || true
+  ansible -i localhost, -c local localhost -m jvmops.deploy.heroku_app -a "name=$app state=absent ca_path=$HEROKU_CA_PATH" >"$out/cleanup.log" 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -52,7 +52,7 @@ run check --check
 [ "$(recap_changed check)" = changed=0 ] || { echo "deploy_heroku: --check on the converged app reports changes" >&2; exit 1; }
 
 # The app really runs two web dynos with the level and config given.
-ansible -i localhost, localhost -m jvmops.deploy.heroku_app -a "name=$app ca_path=$HEROKU_CA_PATH" >"$out/read.log" 2>&1
+ansible -i localhost, -c local localhost -m jvmops.deploy.heroku_app -a "name=$app ca_path=$HEROKU_CA_PATH" >"$out/read.log" 2>&1
 grep -q '"quantity": 2' "$out/read.log"
 grep -q '"AUTH_PASS": "\*\*\*\*\*\*\*\*"' "$out/read.log"
 
