@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import datetime
 import hashlib
 import hmac
 import http.server
 import io
-import ipaddress
 import json
 import logging
 import os
@@ -44,10 +42,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+import trustme
 
 # The sibling modules, whether this file runs as a script or is loaded by path (the unit tests).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,7 +50,7 @@ from heroku_contract import SCHEMA_FILE, Schema
 from heroku_runtime import (
     App, Build, BuildError, Dyno, Formation, Release, Rendezvous, Router, Slug, BUILDPACK_DESCRIPTIONS, DEFAULT_SIZE, LOG,
     LOG_BUFFER_LINES, USER_EMAIL, USER_ID, atomic_write, buildpack_ref, fixed_id, human_size, iso, kill_group, new_id,
-    parse_procfile, stack_title, tree_digest, unpack_source, utcnow)
+    parse_procfile, stack_title, tree_digest, unpack_source)
 
 ACCEPT_MEDIA = "application/vnd.heroku+json"
 RATE_LIMIT = 4500                      # requests per hour, as Heroku's token bucket
@@ -104,53 +99,14 @@ NOT_FOUND_ENDPOINT = ("The requested API endpoint was not found. Are you using t
 def make_certificates(state_dir):
     """A throwaway CA and a server certificate for 127.0.0.1 and localhost; (ca.pem, cert, key) paths."""
     state_dir = Path(state_dir)
-    now = utcnow()
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "heroku-fake throwaway CA"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "jvmops.deploy tests")])
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name).issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(ca_ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    ca = trustme.CA(organization_name="jvmops.deploy tests")
+    cert = ca.issue_cert("127.0.0.1", "localhost")
     ca_path = state_dir / "ca.pem"
     cert_path = state_dir / "server-cert.pem"
     key_path = state_dir / "server-key.pem"
-    atomic_write(ca_path, ca_cert.public_bytes(serialization.Encoding.PEM).decode("ascii"))
-    atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"))
-    atomic_write(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                             serialization.NoEncryption()).decode("ascii"), mode=0o600)
+    atomic_write(ca_path, ca.cert_pem.bytes().decode("ascii"))
+    atomic_write(cert_path, "".join(blob.bytes().decode("ascii") for blob in cert.cert_chain_pems))
+    atomic_write(key_path, cert.private_key_pem.bytes().decode("ascii"), mode=0o600)
     return ca_path, cert_path, key_path
 
 
@@ -733,18 +689,18 @@ class FakeHeroku:
         raise not_found("dyno")
 
     @staticmethod
-    def resolve_region(ident):
-        for name in REGIONS:
-            if ident in (name, fixed_id("region", name)):
+    def resolve_fixed(kind, names, ident):
+        """The name of a fixed resource (region, stack) given by name or id."""
+        for name in names:
+            if ident in (name, fixed_id(kind, name)):
                 return name
-        raise invalid(f"Couldn't find that region: {ident}")
+        raise invalid(f"Couldn't find that {kind}: {ident}")
 
-    @staticmethod
-    def resolve_stack(ident):
-        for name in STACKS:
-            if ident in (name, fixed_id("stack", name)):
-                return name
-        raise invalid(f"Couldn't find that stack: {ident}")
+    def resolve_region(self, ident):
+        return self.resolve_fixed("region", REGIONS, ident)
+
+    def resolve_stack(self, ident):
+        return self.resolve_fixed("stack", STACKS, ident)
 
     @staticmethod
     def resolve_size(value):

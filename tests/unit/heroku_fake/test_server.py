@@ -337,6 +337,18 @@ def test_response_schema_violation_fails_loudly(fake, monkeypatch):
     assert fake.stats()["mismatches"][-1]["where"] == "response"
 
 
+@pytest.mark.parametrize("field, value, rule", [("created_at", "2024-01-01 00:00", "date-time"),
+                                                 ("id", "0123456789abcdef0123456789abcdef", "uuid")])
+def test_response_formats_are_checked(fake, monkeypatch, field, value, rule):
+    app = fake.ok("POST", "/apps", {"name": f"format-{rule}"}, status=201)
+    monkeypatch.setitem(fake.fake.routes, "GET /apps/{app}", lambda req: heroku_fake.Reply(200, dict(app, **{field: value})))
+    fake.expect_mismatch("GET", f"/apps/format-{rule}", "response")
+    answer = fake.call("GET", f"/apps/format-{rule}")
+    assert answer.status == 500 and answer.body["id"] == "fake_schema_mismatch"
+    assert f"{field}: must be a valid {rule}" in answer.body["message"]
+    fake.ok("DELETE", f"/apps/format-{rule}")
+
+
 # -- config vars and releases ------------------------------------------------------------------------------------
 
 def test_config_vars_make_releases(fake):
@@ -473,6 +485,17 @@ def test_build_rejects_bad_sources(fake):
         tar.addfile(info, io.BytesIO(b"x"))
     result, lines = build(fake, "badsrc-app", {}, data=evil.getvalue())
     assert result["status"] == "failed" and "Unsafe path" in lines[-1]
+    for target in ("/etc/passwd", "../../outside"):
+        escaping = io.BytesIO()
+        with tarfile.open(fileobj=escaping, mode="w:gz") as tar:
+            info = tarfile.TarInfo("app/link")
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+            info = tarfile.TarInfo("app/Procfile")
+            info.size = 4
+            tar.addfile(info, io.BytesIO(b"web:"))
+        result, lines = build(fake, "badsrc-app", {}, data=escaping.getvalue())
+        assert result["status"] == "failed" and "Unsafe entry in the source tarball" in lines[-1], lines
     created = fake.ok("POST", "/apps/badsrc-app/builds", {"source_blob": {"url": "https://example.com/source.tgz"}})
     assert "Unable to fetch source" in read_stream(fake, created["output_stream_url"])[-1]
     fake.ok("DELETE", "/apps/badsrc-app")
