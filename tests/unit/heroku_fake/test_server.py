@@ -337,8 +337,10 @@ def test_response_schema_violation_fails_loudly(fake, monkeypatch):
     assert fake.stats()["mismatches"][-1]["where"] == "response"
 
 
-@pytest.mark.parametrize("field, value, rule", [("created_at", "2024-01-01 00:00", "date-time"),
-                                                 ("id", "0123456789abcdef0123456789abcdef", "uuid")])
+BAD_FORMATS = [("created_at", "2024-01-01 00:00", "date-time"), ("id", "0123456789abcdef0123456789abcdef", "uuid")]
+
+
+@pytest.mark.parametrize("field, value, rule", BAD_FORMATS)
 def test_response_formats_are_checked(fake, monkeypatch, field, value, rule):
     app = fake.ok("POST", "/apps", {"name": f"format-{rule}"}, status=201)
     monkeypatch.setitem(fake.fake.routes, "GET /apps/{app}", lambda req: heroku_fake.Reply(200, dict(app, **{field: value})))
