@@ -14,6 +14,7 @@ import stat
 import subprocess
 import tarfile
 import zipfile
+import zlib
 
 import pytest
 
@@ -470,6 +471,33 @@ def test_replaced_archive_is_detected(proj):
     second = run(proj, archive="target/xitrum.tar.gz")
     assert second["changed"] is True and second["archive_checksum"] == first["archive_checksum"]
     assert second["added"] == [] and second["changed_files"] == []
+
+
+# Recorded from the archive writer xitrum_package had before it used module_utils/_archive.py: the
+# same sample must keep giving the same bytes (the gzip bytes depend on zlib, the tar bytes do not).
+SAMPLE_TAR_SHA256 = "c8a6718919ecedf064666bdc8cd5ffa9341087a005b1f02c5c6d8b2a6de2aa85"
+SAMPLE_GZ_SHA256 = "f73e7b528bb8dfd82faedc2f84891539ea9969d5f31724dfc348263d3ecafffe"
+SAMPLE_ZLIB = "1.2.13"
+
+
+def test_archive_bytes_are_those_of_the_first_writer(tmp_path):
+    root = tmp_path / "app"
+    write(root / "target" / "app.jar", b"main jar " * 100)
+    write(root / "lib_managed" / "dep-a-1.0.jar", bytes(range(256)) * 40)
+    write(root / "config" / "xitrum.conf", "xitrum { port = 8000 }\n")
+    write(root / "config" / "logback.xml", "<configuration/>\n", mode=0o600)
+    write(root / "public" / "css" / "site.css", "body {}\n")
+    write(root / "public" / "index.html", "<html></html>\n")
+    (root / "public" / "empty").mkdir()
+    write(root / "doc" / "README.txt", "read me\n", mode=0o755)
+    result = package(project_dir=str(root), main_jar="target/app.jar", main_class=MAIN, jars=["lib_managed/*.jar"],
+                     copy=["doc"], jvm_options=["-Xmx1g", "-Dq=it's 100%"], archive="out/app.tar.gz",
+                     archive_prefix="app-1.0")
+    data = (root / "out" / "app.tar.gz").read_bytes()
+    assert core.hashlib.sha256(gzip.decompress(data)).hexdigest() == SAMPLE_TAR_SHA256
+    assert result["archive_checksum"] == core.hashlib.sha256(data).hexdigest()
+    if zlib.ZLIB_RUNTIME_VERSION == SAMPLE_ZLIB:
+        assert result["archive_checksum"] == SAMPLE_GZ_SHA256
 
 
 def test_write_archive_entries_are_normalised():
