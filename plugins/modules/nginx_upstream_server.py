@@ -91,10 +91,6 @@ options:
         V(0) does not wait.
     type: int
     default: 0
-  proc_net:
-    description: Where the kernel's TCP tables (C(tcp), C(tcp6)) are. Only for tests.
-    type: path
-    default: /proc/net
 notes:
   - C(playbooks/deploy.yml) and the C(jvmops.deploy.jvm_app) role use this module to take an app host out of
     the Nginx upstreams written by the C(jvmops.deploy.nginx) role while the app restarts.
@@ -163,171 +159,41 @@ connections_left:
   sample: 0
 """
 
-import ipaddress
 import os
 import re
-import socket
 import stat
-import sys
 import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.jvmops.deploy.plugins.module_utils._nginx import (
+    ConfigError,
+    ParseError,
+    addresses,
+    count_connections,
+    find_server,
+    state_of,
+    statement_text,
+    with_state,
+)
+
 SYSTEMD_RUN = "/run/systemd/system"
 POLL_INTERVAL = 0.2
-SPACE = " \t\r\n"
+# A word Nginx reads as one token without quotes or escapes.
 ADDRESS = re.compile(r"^[^\s;{}#\"'\\]+$")
 
 
-class ConfigError(Exception):
-    """The file does not hold the upstream or the server as asked, or Nginx refused the change."""
-
-
-class ParseError(ConfigError):
-    """The file is not an Nginx configuration this module can read."""
-
-
-class Token:
-    """A word of the configuration, with its span in the text (quotes included)."""
-
-    def __init__(self, value, start, end):
-        self.value, self.start, self.end = value, start, end
-
-
-class Statement:
-    """Words ended by `;` or `{` (then `close` is the position of the matching `}`)."""
-
-    def __init__(self, tokens, kind, end, parent):
-        self.tokens, self.kind, self.end, self.parent = tokens, kind, end, parent
-        self.close = None
-
-    @property
-    def start(self):
-        return self.tokens[0].start
-
-
-def line_of(text, pos):
-    return text.count("\n", 0, pos) + 1
-
-
-def read_word(text, pos):
-    """End of the unquoted word at pos. As in Nginx, `#`, quotes and `}` inside a word are part of it,
-    `${` does not open a block, and a backslash escapes the next character."""
-    variable = False
-    while pos < len(text):
-        char = text[pos]
-        if char == "{" and variable:
-            pos += 1
-            continue
-        variable = char == "$"
-        if char == "\\":
-            pos += 2
-            continue
-        if char in SPACE or char in ";{":
-            break
-        pos += 1
-    return min(pos, len(text))
-
-
-def parse(text):
-    """The statements of an Nginx configuration, read like ngx_conf_read_token does."""
-    statements, stack, tokens = [], [], []
-    pos = 0
-    while pos < len(text):
-        char = text[pos]
-        if char in SPACE:
-            pos += 1
-        elif char == "#":
-            end = text.find("\n", pos)
-            pos = len(text) if end < 0 else end
-        elif char in ";{":
-            if not tokens:
-                raise ParseError(f"unexpected '{char}' on line {line_of(text, pos)}")
-            statement = Statement(tokens, char, pos, stack[-1] if stack else None)
-            statements.append(statement)
-            if char == "{":
-                stack.append(statement)
-            tokens = []
-            pos += 1
-        elif char == "}":
-            if tokens or not stack:
-                raise ParseError(f"unexpected '}}' on line {line_of(text, pos)}")
-            stack.pop().close = pos
-            pos += 1
-        elif char in "\"'":
-            end = pos + 1
-            while end < len(text) and text[end] != char:
-                end += 2 if text[end] == "\\" else 1
-            if end >= len(text):
-                raise ParseError(f"the quoted string opened on line {line_of(text, pos)} is not closed")
-            tokens.append(Token(text[pos + 1:end], pos, end + 1))
-            pos = end + 1
-        else:
-            end = read_word(text, pos)
-            tokens.append(Token(text[pos:end], pos, end))
-            pos = end
-    return statements
-
-
-def find_server(text, upstream, server, where="the file"):
-    """The server's statement in the upstream block."""
-    statements = parse(text)
-    blocks = [s for s in statements
-              if s.kind == "{" and [t.value for t in s.tokens] == ["upstream", upstream]]
-    if not blocks:
-        raise ConfigError(f"upstream: there is no upstream block named '{upstream}' in {where}")
-    if len(blocks) > 1:
-        lines = ", ".join(str(line_of(text, b.start)) for b in blocks)
-        raise ConfigError(f"upstream: '{upstream}' is defined {len(blocks)} times in {where} (lines {lines}); "
-                          "it must be once")
-    block = blocks[0]
-    if block.close is None:
-        raise ParseError(f"the upstream block '{upstream}' opened on line {line_of(text, block.start)} is not closed")
-    servers = [s for s in statements
-               if s.parent is block and s.kind == ";" and s.tokens[0].value == "server" and len(s.tokens) > 1]
-    found = [s for s in servers if s.tokens[1].value == server]
-    if not found:
-        listed = ", ".join(s.tokens[1].value for s in servers) or "none"
-        raise ConfigError(f"server: '{server}' is not in upstream '{upstream}' of {where} (it has: {listed})")
-    if len(found) > 1:
-        lines = ", ".join(str(line_of(text, s.start)) for s in found)
-        raise ConfigError(f"server: '{server}' is listed {len(found)} times in upstream '{upstream}' of {where} "
-                          f"(lines {lines}); it must be once")
-    return found[0]
-
-
-def state_of(statement):
-    return "drained" if any(t.value == "down" for t in statement.tokens[2:]) else "enabled"
-
-
-def statement_text(text, statement):
-    return text[statement.start:statement.end + 1]
-
-
-def with_state(text, statement, state):
-    """The text with the server's `down` parameter added or removed; nothing else changes."""
-    if state_of(statement) == state:
-        return text
-    if state == "drained":
-        at = statement.tokens[-1].end
-        return text[:at] + " down" + text[at:]
-    tokens = statement.tokens
-    for index in range(len(tokens) - 1, 1, -1):
-        if tokens[index].value != "down":
-            continue
-        start, end, previous_end = tokens[index].start, tokens[index].end, tokens[index - 1].end
-        cut = start
-        while cut > previous_end and text[cut - 1] in SPACE:
-            cut -= 1
-        if cut > previous_end:
-            # A comment ends the line before it: keep that line end and this line's indentation.
-            cut = start
-            while end < len(text) and text[end] in " \t":
-                end += 1
-        text = text[:cut] + text[end:]
-    return text
+def check_params(params):
+    if params["wait_timeout"] < 0:
+        raise ConfigError(f"wait_timeout: must be 0 or more seconds, got {params['wait_timeout']}")
+    if not ADDRESS.match(params["server"]):
+        raise ConfigError("server: must be the address as written after 'server' in the upstream "
+                          f"(no spaces, quotes, ';', braces or '#'), got '{params['server']}'")
+    if not ADDRESS.match(params["upstream"]):
+        raise ConfigError("upstream: must be the name as written after 'upstream' "
+                          f"(no spaces, quotes, ';', braces or '#'), got '{params['upstream']}'")
 
 
 def shown(text):
@@ -335,75 +201,21 @@ def shown(text):
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def addresses(server):
-    """(IP addresses, port) that the server's address stands for; no addresses for what cannot be counted."""
-    if server.startswith("unix:"):
-        return set(), None
-    host, sep, port = server.rpartition(":")
-    if not sep or not port.isdigit() or (":" in host and not host.startswith("[")):
-        host, port = server, "80"
-    host = host.strip("[]")
+def read_config(path):
     try:
-        return {ipaddress.ip_address(host)}, int(port)
-    except ValueError:
-        pass
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ConfigError(f"Failed to read config {path}: {to_native(exc)}") from exc
+
+
+def locate(data, params):
+    """The text of the file and the server's statement in it."""
+    text = data.decode("utf-8", "surrogateescape")
     try:
-        infos = socket.getaddrinfo(host, int(port), proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return set(), int(port)
-    return {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}, int(port)
-
-
-def parse_address(hexaddr):
-    """An address from /proc/net/tcp or tcp6 (hex, each 32-bit word in host byte order) and its port."""
-    host, port = hexaddr.split(":")
-    raw = bytes.fromhex(host)
-    if sys.byteorder == "little":
-        raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-    address = ipaddress.ip_address(raw)
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address, int(port, 16)
-
-
-def count_connections(proc_net, ips, port):
-    """Established TCP connections from this host to any of ips on port."""
-    count = 0
-    for name in ("tcp", "tcp6"):
-        try:
-            with open(os.path.join(proc_net, name), encoding="ascii") as handle:
-                lines = handle.read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) < 4 or fields[3] != "01":
-                continue
-            try:
-                address, remote_port = parse_address(fields[2])
-            except ValueError:
-                continue
-            if remote_port == port and address in ips:
-                count += 1
-    return count
-
-
-def wait_for_connections(module, server):
-    timeout, proc_net = module.params["wait_timeout"], module.params["proc_net"]
-    ips, port = addresses(server)
-    if not ips:
-        module.warn(f"Not waiting for the connections to {server} to end: "
-                    "only the connections to an IP address or a host name that resolves can be counted")
-        return None
-    deadline = time.monotonic() + timeout
-    left = count_connections(proc_net, ips, port)
-    while left and time.monotonic() < deadline:
-        time.sleep(POLL_INTERVAL)
-        left = count_connections(proc_net, ips, port)
-    if left:
-        module.warn(f"{left} connection(s) to {server} still open after {timeout}s; "
-                    "the server takes no new requests, the open ones end when it stops")
-    return left
+        return text, find_server(text, params["upstream"], params["server"], params["config"])
+    except ParseError as exc:
+        raise ConfigError(f"Failed to parse config {params['config']}: {exc}") from exc
 
 
 def run_checked(module, argv, what):
@@ -462,26 +274,38 @@ def reload_command(module, nginx):
     return [nginx, "-s", "reload", "-c", module.params["main_config"]]
 
 
-def read_config(path):
+def reload(module, nginx, before):
+    """Reload Nginx; if it fails, put the previous file back so that a new run tries again."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise ConfigError(f"Failed to read config {path}: {to_native(exc)}") from exc
+        run_checked(module, reload_command(module, nginx), "Failed to reload nginx")
+    except ConfigError as exc:
+        put_back(module, module.params["config"], before)
+        raise ConfigError(f"{exc}; {module.params['config']} was put back as it was") from exc
 
 
-def locate(data, params):
-    """The text of the file and the server's statement in it."""
-    text = data.decode("utf-8", "surrogateescape")
-    try:
-        return text, find_server(text, params["upstream"], params["server"], params["config"])
-    except ParseError as exc:
-        raise ConfigError(f"Failed to parse config {params['config']}: {exc}") from exc
+def wait_for_connections(module, server):
+    """Connections to the server left when they are all gone or the timeout is over; None if not countable."""
+    timeout = module.params["wait_timeout"]
+    ips, port = addresses(server)
+    if not ips:
+        module.warn(f"Not waiting for the connections to {server} to end: "
+                    "only the connections to an IP address or a host name that resolves can be counted")
+        return None
+    deadline = time.monotonic() + timeout
+    left = count_connections(ips, port)
+    while left and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+        left = count_connections(ips, port)
+    if left:
+        module.warn(f"{left} connection(s) to {server} still open after {timeout}s; "
+                    "the server takes no new requests, the open ones end when it stops")
+    return left
 
 
 def apply(module):
     """(changed, result) of putting the server in the wanted state."""
     params = module.params
+    check_params(params)
     before = read_config(params["config"])
     text, statement = locate(before, params)
     new_text = with_state(text, statement, params["state"])
@@ -509,12 +333,7 @@ def apply(module):
     nginx = params["nginx_binary"] or module.get_bin_path("nginx", required=True)
     validate_and_replace(module, nginx, before, after)
     if params["reload"]:
-        argv = reload_command(module, nginx)
-        try:
-            run_checked(module, argv, "Failed to reload nginx")
-        except ConfigError as exc:
-            put_back(module, params["config"], before)
-            raise ConfigError(f"{exc}; {params['config']} was put back as it was") from exc
+        reload(module, nginx, before)
         result["reloaded"] = True
     # Read back what is really there now.
     text, statement = locate(read_config(params["config"]), params)
@@ -536,18 +355,9 @@ def main():
             "reload": {"type": "bool", "default": True},
             "reload_command": {"type": "list", "elements": "str"},
             "wait_timeout": {"type": "int", "default": 0},
-            "proc_net": {"type": "path", "default": "/proc/net"},
         },
         supports_check_mode=True,
     )
-    if module.params["wait_timeout"] < 0:
-        module.fail_json(msg=f"wait_timeout: must be 0 or more seconds, got {module.params['wait_timeout']}")
-    if not ADDRESS.match(module.params["server"]):
-        module.fail_json(msg="server: must be the address as written after 'server' in the upstream "
-                             f"(no spaces, quotes, ';', braces or '#'), got '{module.params['server']}'")
-    if not ADDRESS.match(module.params["upstream"]):
-        module.fail_json(msg="upstream: must be the name as written after 'upstream' "
-                             f"(no spaces, quotes, ';', braces or '#'), got '{module.params['upstream']}'")
     try:
         changed, result = apply(module)
     except ConfigError as exc:

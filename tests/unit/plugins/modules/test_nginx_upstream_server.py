@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.jvmops.deploy.plugins.module_utils import _nginx
 from ansible_collections.jvmops.deploy.plugins.modules import nginx_upstream_server as module
 
 CONFIG = """\
@@ -53,7 +54,7 @@ def executable(path, text):
 
 
 @pytest.fixture(name="run")
-def run_fixture(invoke, tmp_path):
+def run_fixture(invoke, tmp_path, monkeypatch):
     conf = tmp_path / "nginx.conf"
     conf.write_text(CONFIG)
     conf.chmod(0o640)
@@ -64,10 +65,11 @@ def run_fixture(invoke, tmp_path):
     proc_net.mkdir()
     (proc_net / "tcp").write_text(HEADER)
     (proc_net / "tcp6").write_text(HEADER)
+    monkeypatch.setattr(_nginx, "PROC_NET", str(proc_net))
 
     def run(state="drained", server="10.213.7.11:8000", upstream="app", check=False, diff=False, **extra):
         args = {"upstream": upstream, "server": server, "state": state, "config": str(conf), "main_config": str(conf),
-                "nginx_binary": str(nginx), "reload_command": [str(reload)], "proc_net": str(proc_net), **extra}
+                "nginx_binary": str(nginx), "reload_command": [str(reload)], **extra}
         return invoke(module.main, args, check=check, diff=diff)
 
     run.conf = conf
@@ -291,47 +293,9 @@ def test_unreadable_structure_fails_clearly(run):
     assert out.failed and out.result["msg"] == f"Failed to parse config {run.conf}: unexpected '}}' on line 16"
 
 
-def test_comment_quote_and_variable_braces_do_not_confuse_the_parser():
-    text = ('map $host $x { default "}"; }\n'
-            'upstream app {\n'
-            '    # } not the end\n'
-            '    server a:1 "x}";\n'
-            '    server b:2;\n'
-            '}\n'
-            'server { return 301 https://${host}/a#b; }\n'
-            'upstream late { server c:3; }\n')
-    statement = module.find_server(text, "app", "b:2")
-    assert module.statement_text(text, statement) == "server b:2;"
-    statement = module.find_server(text, "late", "c:3")
-    assert module.statement_text(text, statement) == "server c:3;"
-    with pytest.raises(module.ConfigError, match="'c:3' is not in upstream 'app'"):
-        module.find_server(text, "app", "c:3")
-
-
 def write_tables(run, tcp="", tcp6=""):
     (run.proc_net / "tcp").write_text(HEADER + tcp)
     (run.proc_net / "tcp6").write_text(HEADER + tcp6)
-
-
-def test_connections_are_counted_from_the_kernel_tables(run):
-    # Counted: one IPv4 peer, one IPv4-mapped IPv6 peer. Not counted: TIME_WAIT (06), LISTEN (0A),
-    # another server, another port, our own listening socket on the same address.
-    write_tables(run,
-                 tcp=tcp_line(SERVER_HEX) + tcp_line(SERVER_HEX, "06") + tcp_line("0C07D50A:1F40")
-                 + tcp_line("0B07D50A:1F41") + tcp_line("00000000:0000", "0A", local=SERVER_HEX),
-                 tcp6=tcp_line(MAPPED_HEX, local="0000000000000000FFFF00000107D50A:A1B3"))
-    ips, port = module.addresses("10.213.7.11:8000")
-    assert module.count_connections(str(run.proc_net), ips, port) == 2
-
-
-def test_ipv6_and_host_name_servers_are_counted():
-    assert module.parse_address("B80D0120000000000000000001000000:1F40") == (module.ipaddress.ip_address("2001:db8::1"), 8000)
-    assert module.parse_address(SERVER_HEX) == (module.ipaddress.ip_address("10.213.7.11"), 8000)
-    assert module.addresses("[2001:db8::1]:8000") == ({module.ipaddress.ip_address("2001:db8::1")}, 8000)
-    assert module.addresses("10.213.7.11") == ({module.ipaddress.ip_address("10.213.7.11")}, 80)
-    ips, port = module.addresses("localhost:8000")
-    assert port == 8000 and module.ipaddress.ip_address("127.0.0.1") in ips
-    assert module.addresses("unix:/run/app.sock") == (set(), None)
 
 
 def test_wait_reports_what_is_left_after_the_timeout(run):
@@ -362,3 +326,9 @@ def test_wait_is_skipped_with_a_warning_for_a_unix_socket(run):
     out = run("drained", server="unix:/run/app.sock", wait_timeout=5)
     assert out.result["changed"] and out.result["connections_left"] is None
     assert any("Not waiting for the connections to unix:/run/app.sock" in w for w in run.warnings), run.warnings
+
+
+def test_the_kernel_tables_are_not_an_option(run):
+    out = run(proc_net=str(run.proc_net))
+    assert out.failed and "proc_net" in out.result["msg"], out.result
+    assert run.conf.read_text() == CONFIG and not run.calls()
