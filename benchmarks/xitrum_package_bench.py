@@ -116,6 +116,51 @@ def line(label, ours, other_label, other, target):
     return ratio
 
 
+def copy_jobs(project, out):
+    """(source, destination, stat) for every file of the project, the destination folders made."""
+    jobs = []
+    for top, _dirs, files in os.walk(project):
+        folder = os.path.join(out, os.path.relpath(top, project))
+        os.makedirs(folder, exist_ok=True)
+        jobs.extend((os.path.join(top, name), os.path.join(folder, name), os.stat(os.path.join(top, name)))
+                    for name in files)
+    return jobs
+
+
+def copy_lines(args, project, work, cp_a, cp_dest):
+    """One file at a time, the way the module copies: its copy_file against shutil.copy2 plus a sha256,
+    both atomic (a temporary file renamed into place), each against cp -a of the same files."""
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.jvmops.deploy.plugins.module_utils import _xitrum_package as core
+    from ansible_collections.jvmops.deploy.plugins.module_utils._archive import sha256_file
+
+    out = os.path.join(work, "copies")
+
+    def module_copy(jobs):
+        for src, dst, st in jobs:
+            core.copy_file(src, dst, st.st_size, st.st_mode & 0o7777, st.st_atime_ns, st.st_mtime_ns)
+
+    def shutil_copy(jobs):
+        for src, dst, _st in jobs:
+            tmp = dst + ".tmp"
+            shutil.copy2(src, tmp)
+            sha256_file(tmp)
+            os.replace(tmp, dst)
+
+    times = {"module": [], "shutil": [], "cp": []}
+    for _run in range(args.runs):
+        for name, func in (("module", module_copy), ("shutil", shutil_copy)):
+            fresh(out)
+            jobs = copy_jobs(project, out)
+            times[name].append(timed(lambda func=func, jobs=jobs: func(jobs)))
+        fresh(cp_dest)
+        times["cp"].append(timed(cp_a))
+    med = statistics.median
+    line("copy, one file at a time (module copy_file)", med(times["module"]), "cp -a", med(times["cp"]), None)
+    line("copy, one file at a time (shutil.copy2 + sha256)", med(times["shutil"]), "cp -a", med(times["cp"]), None)
+    print("module copy_file / shutil.copy2 + sha256: %.2f" % (med(times["module"]) / med(times["shutil"])))
+
+
 def measure(args, work):
     # pylint: disable=import-outside-toplevel,too-many-locals
     collections = collection_tree(work)
@@ -161,6 +206,7 @@ def measure(args, work):
     ok = line("first package (core)", med(first), "cp -a", med(copies), TARGET_FIRST) <= TARGET_FIRST
     ok = line("no-change re-run (core)", med(noop), "rsync -a", med(rsyncs), TARGET_NOOP) <= TARGET_NOOP and ok
     core_noop = med(noop)
+    copy_lines(args, project, work, cp_a, cp_dest)
 
     if args.skip_ansible:
         return ok
