@@ -104,17 +104,28 @@ file:
 import errno
 import os
 import re
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+MISSING = "not on this kernel or in this network namespace"
 REASONS = {
     errno.EINVAL: "the kernel refused the value (Invalid argument); in a container it cannot exceed the host's value",
     errno.EPERM: "not allowed here (Operation not permitted): not settable from this namespace or container",
     errno.EACCES: "read-only here (Permission denied): not settable from this namespace or container",
     errno.EROFS: "read-only here (read-only file system): not settable from this namespace or container",
 }
+SKIPPED_LINE = re.compile(r"^# (?P<key>\S+) = (?P<value>.*?)  \(skipped: (?P<reason>.*)\)$")
+
+
+class SysctlProfileError(Exception):
+    """A user mistake, or a parameter strict mode does not allow; result holds what to return with it."""
+
+    def __init__(self, msg, **result):
+        super().__init__(msg)
+        self.result = result
 
 
 def normalize(value):
@@ -151,19 +162,17 @@ def validate(params):
     wanted = {}
     for key, value in params["parameters"].items():
         if not KEY.match(str(key)) or ".." in str(key):
-            raise ValueError(f"parameters: '{key}' is not a kernel parameter name (dotted, like net.core.somaxconn)")
+            raise SysctlProfileError(
+                f"parameters: '{key}' is not a kernel parameter name (dotted, like net.core.somaxconn)")
         if value is None or normalize(value) == "" or isinstance(value, (dict, list)):
-            raise ValueError(f"parameters: '{key}' needs a scalar value, got {value!r}")
+            raise SysctlProfileError(f"parameters: '{key}' needs a scalar value, got {value!r}")
         wanted[str(key)] = normalize(value)
     if not wanted:
-        raise ValueError("parameters: give at least one kernel parameter")
+        raise SysctlProfileError("parameters: give at least one kernel parameter")
     directory = os.path.dirname(params["file"]) or "."
     if not os.path.isdir(directory):
-        raise ValueError(f"file: directory {directory} does not exist")
+        raise SysctlProfileError(f"file: directory {directory} does not exist")
     return wanted
-
-
-SKIPPED_LINE = re.compile(r"^# (?P<key>\S+) = (?P<value>.*?)  \(skipped: (?P<reason>.*)\)$")
 
 
 def recorded_skips(path):
@@ -184,13 +193,12 @@ def apply_profile(module, wanted):
     applied, unchanged, skipped, values, previous = {}, [], {}, {}, {}
     missing = [k for k in wanted if not os.path.exists(proc_path(proc_root, k))]
     if missing and module.params["strict"]:
-        reason = "not on this kernel or in this network namespace"
-        module.fail_json(msg=f"strict: these kernel parameters do not exist here: {', '.join(sorted(missing))}; "
-                             "nothing was changed", skipped_parameters=dict.fromkeys(missing, reason))
+        raise SysctlProfileError(f"strict: these kernel parameters do not exist here: {', '.join(sorted(missing))}; "
+                                 "nothing was changed", skipped_parameters=dict.fromkeys(missing, MISSING))
     for key in sorted(wanted):
         path = proc_path(proc_root, key)
         if key in missing:
-            skipped[key] = "not on this kernel or in this network namespace"
+            skipped[key] = MISSING
             continue
         current = read_value(path)
         previous[key] = current
@@ -224,6 +232,22 @@ def apply_profile(module, wanted):
     return applied, unchanged, skipped, values, previous
 
 
+def write_file(module, path, content):
+    """Replace path with content through a temporary file of its own in the same directory: its name is
+    unique, so two runs, or a file an earlier run left behind, never meet; it is removed if anything fails."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
 def persist(module, wanted, skipped):
     path = module.params["file"]
     content = render_file(wanted, skipped)
@@ -234,51 +258,53 @@ def persist(module, wanted, skipped):
     if before == content:
         return False, before, content
     if not module.check_mode:
-        tmp = f"{path}.jvmops-tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
+        write_file(module, path, content)
     return True, before, content
+
+
+def apply(module):
+    """(changed, result) of setting the profile live and persisting it."""
+    wanted = validate(module.params)
+    applied, unchanged, skipped, values, previous = apply_profile(module, wanted)
+    if skipped and module.params["strict"]:
+        raise SysctlProfileError("strict: the kernel refused " + "; ".join(f"{k}: {r}" for k, r in sorted(skipped.items())),
+                                 applied=applied, skipped_parameters=skipped, live_values=values)
+    file_changed, before, after = persist(module, wanted, skipped)
+    for key in sorted(skipped):
+        module.warn(f"kernel parameter {key} skipped: {skipped[key]}")
+    result = {
+        "applied": applied,
+        "unchanged": sorted(unchanged),
+        "skipped_parameters": skipped,
+        "live_values": values,
+        "file": module.params["file"],
+    }
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = [
+            {"before_header": module.params["file"], "after_header": module.params["file"],
+             "before": before, "after": after},
+            {"before_header": "live kernel values", "after_header": "live kernel values",
+             "before": "".join(f"{k} = {v}\n" for k, v in sorted(previous.items())),
+             "after": "".join(f"{k} = {values[k]}\n" for k in sorted(previous))},
+        ]
+    return bool(applied) or file_changed, result
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            parameters=dict(type="dict", required=True),
-            file=dict(type="path", default="/etc/sysctl.d/60-jvmops.conf"),
-            strict=dict(type="bool", default=False),
-            proc_root=dict(type="path", default="/proc/sys"),
-        ),
+        argument_spec={
+            "parameters": {"type": "dict", "required": True},
+            "file": {"type": "path", "default": "/etc/sysctl.d/60-jvmops.conf"},
+            "strict": {"type": "bool", "default": False},
+            "proc_root": {"type": "path", "default": "/proc/sys"},
+        },
         supports_check_mode=True,
     )
     try:
-        wanted = validate(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    applied, unchanged, skipped, values, previous = apply_profile(module, wanted)
-    if skipped and module.params["strict"]:
-        module.fail_json(msg="strict: the kernel refused " + "; ".join(f"{k}: {r}" for k, r in sorted(skipped.items())),
-                         applied=applied, skipped_parameters=skipped, live_values=values)
-    file_changed, before, after = persist(module, wanted, skipped)
-    for key in sorted(skipped):
-        module.warn(f"kernel parameter {key} skipped: {skipped[key]}")
-    result = dict(
-        changed=bool(applied) or file_changed,
-        applied=applied,
-        unchanged=sorted(unchanged),
-        skipped_parameters=skipped,
-        live_values=values,
-        file=module.params["file"],
-    )
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = [
-            dict(before_header=module.params["file"], after_header=module.params["file"], before=before, after=after),
-            dict(before_header="live kernel values", after_header="live kernel values",
-                 before="".join(f"{k} = {v}\n" for k, v in sorted(previous.items())),
-                 after="".join(f"{k} = {values[k]}\n" for k in sorted(previous))),
-        ]
-    module.exit_json(**result)
+        changed, result = apply(module)
+    except SysctlProfileError as exc:
+        module.fail_json(msg=str(exc), **exc.result)
+    module.exit_json(changed=changed, **result)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import errno
 
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.jvmops.deploy.plugins.modules import sysctl_profile
 
 
@@ -140,3 +142,48 @@ def test_missing_file_directory_is_refused_before_any_live_change(run, tmp_path)
     out = run({"net.core.somaxconn": 1024}, file=str(tmp_path / "nowhere" / "60.conf"))
     assert out.failed and out.result["msg"].startswith("file: directory")
     assert read(run, "net.core.somaxconn") == "128"
+
+
+def test_a_file_left_at_the_old_fixed_temporary_name_is_not_used(run, tmp_path):
+    # Earlier versions wrote through "<file>.jvmops-tmp"; one left there (here a link to another file)
+    # must be neither written through nor moved into place.
+    victim = tmp_path / "victim"
+    victim.write_text("not yours\n")
+    stale = tmp_path / "60-test.conf.jvmops-tmp"
+    stale.symlink_to(victim)
+    run.kernel(net__core__somaxconn="128")
+    out = run({"net.core.somaxconn": 1024})
+    assert not out.failed and out.result["changed"], out.result
+    assert victim.read_text() == "not yours\n" and stale.is_symlink()
+    assert "net.core.somaxconn = 1024" in run.file.read_text() and not run.file.is_symlink()
+    assert oct(run.file.stat().st_mode & 0o777) == "0o644"
+
+
+def test_two_writers_of_the_same_file_do_not_collide(run, tmp_path, monkeypatch):
+    # A second run writes the file while the first is between writing its temporary file and moving it.
+    run.kernel(net__core__somaxconn="128", net__core__rmem_max="4194304")
+    real_move = AnsibleModule.atomic_move
+    second = []
+
+    def move(self, src, dest, *args, **kwargs):
+        if not second:
+            second.append(None)
+            second[0] = run({"net.core.rmem_max": 8388608})
+            assert "net.core.rmem_max = 8388608" in run.file.read_text()
+        return real_move(self, src, dest, *args, **kwargs)
+
+    monkeypatch.setattr(AnsibleModule, "atomic_move", move)
+    first = run({"net.core.somaxconn": 1024})
+    assert not second[0].failed and not first.failed, (second[0].result, first.result)
+    assert run.file.read_text() == sysctl_profile.render_file({"net.core.somaxconn": "1024"}, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["60-test.conf", "proc"], "no temporary file is left"
+
+
+def test_the_temporary_file_is_removed_when_the_move_fails(run, tmp_path, monkeypatch):
+    def refuse(self, src, dest, *args, **kwargs):
+        self.fail_json(msg=f"Could not replace file: {src} to {dest}: [Errno 18] Invalid cross-device link")
+
+    monkeypatch.setattr(AnsibleModule, "atomic_move", refuse)
+    run.kernel(net__core__somaxconn="128")
+    assert run({"net.core.somaxconn": 1024}).failed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proc"], "neither the file nor a temporary file"
