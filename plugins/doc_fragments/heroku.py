@@ -5,15 +5,19 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options shared by the Heroku Platform API modules."""
+    """Connection options and attributes shared by the Heroku Platform API modules."""
 
     DOCUMENTATION = r"""
+attributes:
+  platform:
+    platforms: all
+    details: The module talks to the Heroku Platform API over HTTPS, so it runs wherever the task runs, usually the controller.
 options:
   api_key:
     description:
       - A Heroku API key or OAuth token (C(heroku authorizations:create) makes a long-lived one).
       - When not given, the E(HEROKU_API_KEY) environment variable is used; the AWX credential type shipped with the
-        collection (C(extensions/awx/credential_types/heroku.yml)) sets it.
+        collection (C(extensions/awx/heroku_credential_type.yml)) sets it.
       - It is sent only to O(api_url), never to the upload, build output or log URLs the API hands out.
     type: str
   api_url:

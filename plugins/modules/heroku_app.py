@@ -27,8 +27,6 @@ attributes:
   diff_mode:
     support: full
     details: Config var values are shown as C(********), with C((changed)) after those that change.
-  platform:
-    platforms: all
   idempotent:
     support: full
     description: A second run with the same options changes nothing.
@@ -168,9 +166,8 @@ release:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
-    APP_NAME, PROCESS_TYPE, SECRET_MASK, HerokuClient, HerokuError, heroku_argument_spec, path_part, redact)
+    APP_NAME, PROCESS_TYPE, SECRET_MASK, HerokuModule, HerokuOptionError, current_release, redact)
 
 CONFIG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -250,7 +247,7 @@ def packs_match(installations, wanted):
 
 
 def formation_updates(formation, params, app_name, app_is_new):
-    """The batch update body entries, or raise ValueError naming the option."""
+    """The batch update body entries, or raise HerokuOptionError (a ValueError) naming the option."""
     by_type = {f["type"]: f for f in formation}
     updates = []
     for index, entry in enumerate(params["formation"] or []):
@@ -265,8 +262,8 @@ def formation_updates(formation, params, app_name, app_is_new):
                 updates.append(update)
                 continue
             declared = ", ".join(sorted(by_type)) or "none: deploy a build with a Procfile first"
-            raise ValueError(f"formation[{index}].type: app '{app_name}' has no process type '{entry['type']}' "
-                             f"in its current release (it has: {declared})")
+            raise HerokuOptionError(f"formation[{index}].type", f"app '{app_name}' has no process type '{entry['type']}' "
+                                    f"in its current release (it has: {declared})")
         update = {}
         if entry["quantity"] is not None and entry["quantity"] != current.get("quantity"):
             update["quantity"] = entry["quantity"]
@@ -305,36 +302,34 @@ def diff_view(app, config, changed_keys, show, buildpacks, formation):
     }
 
 
-def current_release(client, app_name):
-    page = client.request("GET", f"/apps/{path_part(app_name)}/releases", what=("read", "releases of app", app_name),
-                          range_header="version ..; order=desc, max=1")[2]
-    return page[0] if page else None
+def read_settings(client, name):
+    """The app's config vars, buildpack installations and formation."""
+    config = client.get("/apps/{app}/config-vars", app=name) or {}
+    installations = client.get("/apps/{app}/buildpack-installations", app=name) or []
+    return config, installations, client.list("/apps/{app}/formation", app=name)
 
 
 def present(module, client):
     params = module.params
     name = params["name"]
-    path = f"/apps/{path_part(name)}"
-    app = client.get_or_none(path, what=("read", "app", name))
+    app = client.get_or_none("/apps/{app}", app=name)
     changed = False
     app_is_new = app is None
     if app_is_new and params["formation"] and not module.check_mode:
-        raise ValueError(f"formation: app '{name}' does not exist yet, so it has no process types to scale; create it, "
-                         "deploy a build with a Procfile (jvmops.deploy.heroku_deploy), then set the formation")
+        raise HerokuOptionError("formation", f"app '{name}' does not exist yet, so it has no process types to scale; "
+                                "create it, deploy a build with a Procfile (jvmops.deploy.heroku_deploy), then set the formation")
 
     # Read everything and decide, before any write.
     if app is not None:
         region = (app.get("region") or {}).get("name")
         if params["region"] and params["region"] not in (region, (app.get("region") or {}).get("id")):
-            raise ValueError(f"region: app '{name}' is in region '{region}'; Heroku cannot move an app to "
-                             f"'{params['region']}' (create a new app)")
+            raise HerokuOptionError("region", f"app '{name}' is in region '{region}'; Heroku cannot move an app to "
+                                    f"'{params['region']}' (create a new app)")
         team = (app.get("team") or {}).get("name")
         if params["team"] and params["team"] != team:
-            raise ValueError(f"team: app '{name}' belongs to {('team ' + repr(team)) if team else 'a personal account'}, "
-                             f"not team '{params['team']}'; transfer it first")
-        config = client.call("GET", path + "/config-vars", what=("read", "config vars of app", name)) or {}
-        installations = client.call("GET", path + "/buildpack-installations", what=("read", "buildpacks of app", name)) or []
-        formation = client.list(path + "/formation", what=("read", "formation of app", name))
+            raise HerokuOptionError("team", f"app '{name}' belongs to {('team ' + repr(team)) if team else 'a personal account'}, "
+                                    f"not team '{params['team']}'; transfer it first")
+        config, installations, formation = read_settings(client, name)
     else:
         config, installations, formation = {}, [], []
 
@@ -380,31 +375,27 @@ def present(module, client):
                 body["stack"] = params["stack"]
             if params["team"]:
                 body["team"] = params["team"]
-                app = client.call("POST", "/teams/apps", body, what=("create", "app", name))
-            else:
-                app = client.call("POST", "/apps", body, what=("create", "app", name))
+            app = client.post("/teams/apps" if params["team"] else "/apps", body, app=name)
             changed = True
             if params["maintenance"]:
                 app_patch["maintenance"] = True
         if app_patch:
-            app = client.call("PATCH", path, app_patch, what=("update", "app", name))
+            app = client.patch("/apps/{app}", app_patch, app=name)
             changed = True
         if changes:
-            client.call("PATCH", path + "/config-vars", changes, what=("set", "config vars of app", name))
+            client.patch("/apps/{app}/config-vars", changes, app=name)
             changed = True
         if set_packs:
-            client.call("PUT", path + "/buildpack-installations", {"updates": [{"buildpack": b} for b in params["buildpacks"]]},
-                        what=("set", "buildpacks of app", name))
+            client.put("/apps/{app}/buildpack-installations", {"updates": [{"buildpack": b} for b in params["buildpacks"]]},
+                       app=name)
             changed = True
         if updates:
-            client.call("PATCH", path + "/formation", {"updates": updates}, what=("scale", "formation of app", name))
+            client.patch("/apps/{app}/formation", {"updates": updates}, app=name)
             changed = True
         # Read back what is really there.
-        app = client.call("GET", path, what=("read", "app", name))
-        new_config = client.call("GET", path + "/config-vars", what=("read", "config vars of app", name)) or {}
-        installations = client.call("GET", path + "/buildpack-installations", what=("read", "buildpacks of app", name)) or []
+        app = client.get("/apps/{app}", app=name)
+        new_config, installations, new_formation = read_settings(client, name)
         packs = [pack_name(i) for i in sorted(installations, key=lambda i: i.get("ordinal", 0))]
-        new_formation = client.list(path + "/formation", what=("read", "formation of app", name))
         release = current_release(client, name)
 
     result = {
@@ -425,12 +416,11 @@ def present(module, client):
 
 def absent(module, client):
     name = module.params["name"]
-    path = f"/apps/{path_part(name)}"
-    app = client.get_or_none(path, what=("read", "app", name))
+    app = client.get_or_none("/apps/{app}", app=name)
     if app is None:
         return False, {"diff": {"before": {}, "after": {}}} if module._diff else {}
     if not module.check_mode:
-        client.call("DELETE", path, what=("delete", "app", name))
+        client.delete("/apps/{app}", app=name)
     result = {"app": app}
     if module._diff:
         result["diff"] = {"before": {"name": name}, "after": {}}
@@ -438,8 +428,7 @@ def absent(module, client):
 
 
 def main():
-    argument_spec = heroku_argument_spec()
-    argument_spec.update({
+    module = HerokuModule(argument_spec={
         "name": {"type": "str", "required": True},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "region": {"type": "str"},
@@ -455,22 +444,8 @@ def main():
             "size": {"type": "str"},
         }},
         "maintenance": {"type": "bool"},
-    })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    problems = check_options(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    client = HerokuClient(module)
-    try:
-        if module.params["state"] == "present":
-            changed, result = present(module, client)
-        else:
-            changed, result = absent(module, client)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    except HerokuError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    module.exit_json(changed=changed, **result)
+    }, check_options=check_options, supports_check_mode=True)
+    module.run(present if module.params["state"] == "present" else absent)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,6 @@ attributes:
   diff_mode:
     support: full
     details: The released source checksum and version, before and after.
-  platform:
-    platforms: all
   idempotent:
     support: full
     description: The source checksum decides, so the same source is not built twice.
@@ -120,83 +118,34 @@ release:
   sample: {"version": 5, "description": "Deploy 1.0.0", "current": true}
 """
 
-import fnmatch
-import gzip
-import hashlib
 import os
 import tarfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import HerokuClient, HerokuError, heroku_argument_spec, path_part
+from ansible_collections.jvmops.deploy.plugins.module_utils._archive import ArchiveError, sha256_file, tree_entries, write_tar_gz
+from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
+    HerokuError, HerokuModule, HerokuModuleError, HerokuOptionError, current_release)
 
-# Entry times in the tarball (any fixed time gives a stable checksum).
-FIXED_MTIME = 1767225600  # 2026-01-01T00:00:00Z
+# Entry times in the tarball: any fixed time gives a stable checksum; this one (2026-01-01T00:00:00Z), with
+# gzip level 9, keeps the checksums of the sources deployed before the shared archive writer.
+FIXED_MTIME = 1767225600
+GZIP_LEVEL = 9
 POLL_INTERVAL = 2.0
 OUTPUT_TAIL = 15
 
 
-class DeployError(Exception):
-    """A problem with the options or the source, named by option."""
-
-
-def excluded(relpath, patterns):
-    return any(fnmatch.fnmatchcase(relpath, p) or fnmatch.fnmatchcase(os.path.basename(relpath), p) for p in patterns)
-
-
-def walk(src, patterns):
-    """The paths to pack, relative to src, sorted, parents before children."""
-    found = []
-    for root, dirs, files in os.walk(src):
-        rel_root = os.path.relpath(root, src)
-        rel_root = "" if rel_root == "." else rel_root
-        kept = []
-        for name in sorted(dirs):
-            rel = os.path.join(rel_root, name)
-            if excluded(rel, patterns):
-                continue
-            if os.path.islink(os.path.join(root, name)):
-                found.append(rel)  # packed as a link, not followed
-            else:
-                kept.append(name)
-                found.append(rel)
-        dirs[:] = kept
-        for name in sorted(files):
-            rel = os.path.join(rel_root, name)
-            if not excluded(rel, patterns):
-                found.append(rel)
-    return sorted(found)
-
-
-def normalize(info):
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    info.mtime = FIXED_MTIME
-    if info.isdir():
-        info.mode = 0o755
-    elif info.isreg():
-        info.mode = 0o755 if info.mode & 0o111 else 0o644
-    return info
-
-
-def pack_directory(src, patterns, dest):
-    """Write a reproducible .tar.gz of src to dest."""
-    paths = walk(src, patterns)
-    if "Procfile" not in paths:
-        raise DeployError(f"src: {src} has no Procfile at its top (Heroku needs one to know what to run, for example "
-                          "'web: target/xitrum/script/runner <main class>')")
-    with open(dest, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-            with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                for rel in paths:
-                    full = os.path.join(src, rel)
-                    info = normalize(tar.gettarinfo(full, arcname=rel))
-                    if info.isreg():
-                        with open(full, "rb") as handle:
-                            tar.addfile(info, handle)
-                    elif info.isdir() or info.issym():
-                        tar.addfile(info)
+def pack_source(src, patterns, dest):
+    """Write a reproducible .tar.gz of the directory src to dest (see module_utils/_archive)."""
+    try:
+        entries = tree_entries(src, patterns)
+        if not any(entry.name == "Procfile" for entry in entries):
+            raise HerokuOptionError("src", f"{src} has no Procfile at its top (Heroku needs one to know what to run, "
+                                    "for example 'web: target/xitrum/script/runner <main class>')")
+        with open(dest, "wb") as out:
+            write_tar_gz(out, entries, mtime=FIXED_MTIME, level=GZIP_LEVEL)
+    except ArchiveError as exc:
+        raise HerokuOptionError("src", f"cannot pack {src}: {to_native(exc)}") from None
 
 
 def check_tarball(path):
@@ -204,39 +153,29 @@ def check_tarball(path):
         with tarfile.open(path, mode="r:gz") as tar:
             names = [m.name.lstrip("./") for m in tar.getmembers() if m.isfile()]
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DeployError(f"src: {path} is not a gzipped tarball: {to_native(exc)}") from None
+        raise HerokuOptionError("src", f"{path} is not a gzipped tarball: {to_native(exc)}") from None
     tops = {n.split("/", 1)[0] for n in names}
     stripped = [n.split("/", 1)[1] if len(tops) == 1 and "/" in n else n for n in names]
     if "Procfile" not in names and "Procfile" not in stripped:
-        raise DeployError(f"src: the tarball {path} has no Procfile at its top")
+        raise HerokuOptionError("src", f"the tarball {path} has no Procfile at its top")
 
 
 def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return "SHA256:" + digest.hexdigest()
+    return "SHA256:" + sha256_file(path)
 
 
 def source_tarball(module):
     src = module.params["src"]
     if os.path.isdir(src):
         dest = os.path.join(module.tmpdir, "source.tar.gz")
-        pack_directory(src, module.params["exclude"], dest)
+        pack_source(src, module.params["exclude"], dest)
         return dest
     if os.path.isfile(src):
         if not src.endswith((".tar.gz", ".tgz")):
-            raise DeployError(f"src: {src} is a file but not a .tar.gz or .tgz tarball")
+            raise HerokuOptionError("src", f"{src} is a file but not a .tar.gz or .tgz tarball")
         check_tarball(src)
         return src
-    raise DeployError(f"src: {src} does not exist (give a directory to pack or a .tar.gz file)")
-
-
-def current_release(client, app):
-    page = client.request("GET", f"/apps/{path_part(app)}/releases", what=("read", "releases of app", app),
-                          range_header="version ..; order=desc, max=1")[2]
-    return page[0] if page else None
+    raise HerokuOptionError("src", f"{src} does not exist (give a directory to pack or a .tar.gz file)")
 
 
 def released_build(client, app, release):
@@ -244,7 +183,7 @@ def released_build(client, app, release):
     slug = ((release or {}).get("slug") or {}).get("id")
     if not slug:
         return None
-    for build in reversed(client.list(f"/apps/{path_part(app)}/builds", what=("read", "builds of app", app))):
+    for build in reversed(client.list("/apps/{app}/builds", app=app)):
         if build.get("status") == "succeeded" and (build.get("slug") or {}).get("id") == slug:
             return build
     return None
@@ -268,24 +207,22 @@ def follow(client, app, build, deadline):
                     break
         except HerokuError:
             lines.append("(the build output stream could not be read; the build's status decides)")
-    path = f"/apps/{path_part(app)}/builds/{path_part(build['id'])}"
     while True:
-        build = client.call("GET", path, what=("read", "build of app", app))
+        build = client.get("/apps/{app}/builds/{build}", app=app, build=build["id"])
         if build.get("status") != "pending":
             return build, lines
         if time.monotonic() > deadline:
-            raise DeployError(f"wait_timeout: build {build['id']} of app '{app}' still pending after "
-                              f"{client.module.params['wait_timeout']} s; it goes on at Heroku")
+            raise HerokuOptionError("wait_timeout", f"build {build['id']} of app '{app}' still pending after "
+                                    f"{client.module.params['wait_timeout']} s; it goes on at Heroku")
         time.sleep(POLL_INTERVAL)
 
 
 def deploy(module, client):
     params = module.params
     app = params["app"]
-    app_path = f"/apps/{path_part(app)}"
     tarball = source_tarball(module)
     checksum = sha256(tarball)
-    client.call("GET", app_path, what=("read", "app", app))
+    client.get("/apps/{app}", app=app)
     release = current_release(client, app)
     previous = released_build(client, app, release)
     before = blob_view(previous)
@@ -302,7 +239,7 @@ def deploy(module, client):
     if module.check_mode:
         return True, result
 
-    source = client.call("POST", "/sources", what=("create", "source upload for app", app))
+    source = client.post("/sources", app=app)
     blob = source["source_blob"]
     with open(tarball, "rb") as handle:
         client.put_blob(blob["put_url"], handle.read(), what=("upload", "source of app", app))
@@ -312,28 +249,30 @@ def deploy(module, client):
     if params["buildpacks"]:
         body["buildpacks"] = [{"url": b} if "://" in b else {"name": b} for b in params["buildpacks"]]
     deadline = time.monotonic() + params["wait_timeout"]
-    build = client.call("POST", app_path + "/builds", body, what=("create", "build of app", app))
+    build = client.post("/apps/{app}/builds", body, app=app)
     build, lines = follow(client, app, build, deadline)
     result.update(build=build, build_output=lines)
     if build.get("status") != "succeeded":
         tail = "\n".join(lines[-OUTPUT_TAIL:]) or "(no output)"
-        raise BuildFailed(f"Failed to build app '{app}': build {build['id']} {build.get('status')}; the output ends with:\n{tail}",
-                          result)
+        raise HerokuModuleError(f"Failed to build app '{app}': build {build['id']} {build.get('status')}; the output ends "
+                                f"with:\n{tail}", changed=True, **result)
     release_id = (build.get("release") or {}).get("id")
     if release_id:
-        result["release"] = client.call("GET", f"{app_path}/releases/{path_part(release_id)}", what=("read", "release of app", app))
+        result["release"] = client.get("/apps/{app}/releases/{release}", app=app, release=release_id)
     return True, result
 
 
-class BuildFailed(Exception):
-    def __init__(self, message, result):
-        super().__init__(message)
-        self.result = result
+def check_options(params):
+    problems = []
+    if params["wait_timeout"] <= 0:
+        problems.append(f"wait_timeout: must be more than 0 seconds, got {params['wait_timeout']}")
+    if params["version"] is not None and not params["version"].strip():
+        problems.append("version: must not be empty")
+    return problems
 
 
 def main():
-    argument_spec = heroku_argument_spec()
-    argument_spec.update({
+    module = HerokuModule(argument_spec={
         "app": {"type": "str", "required": True},
         "src": {"type": "path", "required": True},
         "exclude": {"type": "list", "elements": "str", "default": [".git", ".gitignore"]},
@@ -341,22 +280,8 @@ def main():
         "buildpacks": {"type": "list", "elements": "str"},
         "force": {"type": "bool", "default": False},
         "wait_timeout": {"type": "int", "default": 1200},
-    })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if module.params["wait_timeout"] <= 0:
-        module.fail_json(msg=f"wait_timeout: must be more than 0 seconds, got {module.params['wait_timeout']}")
-    if module.params["version"] is not None and not module.params["version"].strip():
-        module.fail_json(msg="version: must not be empty")
-    client = HerokuClient(module)
-    try:
-        changed, result = deploy(module, client)
-    except DeployError as exc:
-        module.fail_json(msg=str(exc))
-    except BuildFailed as exc:
-        module.fail_json(msg=str(exc), changed=True, **exc.result)
-    except HerokuError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    module.exit_json(changed=changed, **result)
+    }, check_options=check_options, supports_check_mode=True)
+    module.run(deploy)
 
 
 if __name__ == "__main__":

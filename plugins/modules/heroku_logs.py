@@ -24,8 +24,6 @@ attributes:
     support: full
   diff_mode:
     support: none
-  platform:
-    platforms: all
   idempotent:
     support: full
     description: It only reads.
@@ -100,14 +98,10 @@ last_timestamp:
   sample: "2026-11-22T14:20:11.123456+00:00"
 """
 
-import re
 import time
 from datetime import datetime
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import HerokuClient, HerokuError, heroku_argument_spec, path_part
-
-LOG_LINE = re.compile(r"^(\S+) ([a-z]+)\[([^\]]+)\]: ?(.*)$")
+from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import HerokuModule, log_lines, parse_log_line
 
 
 def parse_time(text):
@@ -119,9 +113,19 @@ def parse_time(text):
     return value if value.tzinfo is not None else None
 
 
+def check_options(params):
+    problems = []
+    if not 1 <= params["lines"] <= 1500:
+        problems.append(f"lines: must be from 1 to 1500, got {params['lines']}")
+    if params["since"] is not None and parse_time(params["since"]) is None:
+        problems.append(f"since: '{params['since']}' is not an ISO 8601 time with a zone, such as 2026-11-22T14:00:00Z")
+    if params["tail_seconds"] < 0:
+        problems.append(f"tail_seconds: must be 0 or more, got {params['tail_seconds']}")
+    return problems
+
+
 def read(module, client):
     params = module.params
-    app = params["app"]
     body = {"lines": params["lines"], "tail": params["tail_seconds"] > 0}
     if params["source"]:
         body["source"] = params["source"]
@@ -130,31 +134,29 @@ def read(module, client):
     if params["dyno"]:
         body["dyno_name"] = params["dyno"]
     since = parse_time(params["since"]) if params["since"] else None
-    session = client.call("POST", f"/apps/{path_part(app)}/log-sessions", body, what=("open", "log session of app", app))
-    deadline = time.monotonic() + params["tail_seconds"]
     timeout = params["tail_seconds"] if params["tail_seconds"] > 0 else client.timeout
+    stream = log_lines(client, params["app"], body, timeout)
+    deadline = time.monotonic() + params["tail_seconds"]
     lines, entries = [], []
     last = params["since"] or ""
-    for line in client.stream_lines(session["logplex_url"], timeout=timeout, what=("read", "log of app", app)):
-        match = LOG_LINE.match(line)
-        if match:
-            stamp = parse_time(match.group(1))
+    for line in stream:
+        entry = parse_log_line(line)
+        if entry:
+            stamp = parse_time(entry["timestamp"])
             if since is not None and (stamp is None or stamp <= since):
                 continue
-            entries.append({"timestamp": match.group(1), "source": match.group(2), "dyno": match.group(3),
-                            "message": match.group(4)})
-            last = match.group(1)
+            entries.append(entry)
+            last = entry["timestamp"]
         elif since is not None or not line:
             continue
         lines.append(line)
         if params["tail_seconds"] > 0 and time.monotonic() > deadline:
             break
-    return {"lines": lines, "entries": entries, "last_timestamp": last}
+    return False, {"lines": lines, "entries": entries, "last_timestamp": last}
 
 
 def main():
-    argument_spec = heroku_argument_spec()
-    argument_spec.update({
+    module = HerokuModule(argument_spec={
         "app": {"type": "str", "required": True},
         "lines": {"type": "int", "default": 100},
         "source": {"type": "str"},
@@ -162,25 +164,8 @@ def main():
         "dyno": {"type": "str"},
         "since": {"type": "str"},
         "tail_seconds": {"type": "int", "default": 0},
-    })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[("process_type", "dyno")])
-    params = module.params
-    problems = []
-    if not 1 <= params["lines"] <= 1500:
-        problems.append(f"lines: must be from 1 to 1500, got {params['lines']}")
-    if params["since"] is not None and parse_time(params["since"]) is None:
-        problems.append(f"since: '{params['since']}' is not an ISO 8601 time with a zone, such as 2026-11-22T14:00:00Z")
-    if params["tail_seconds"] < 0:
-        problems.append(f"tail_seconds: must be 0 or more, got {params['tail_seconds']}")
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    client = HerokuClient(module)
-    try:
-        result = read(module, client)
-    except HerokuError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    module.exit_json(changed=False, **result)
+    }, check_options=check_options, supports_check_mode=True, mutually_exclusive=[("process_type", "dyno")])
+    module.run(read)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ attributes:
   diff_mode:
     support: full
     details: The current release's version, slug and description, before and after.
-  platform:
-    platforms: all
   idempotent:
     support: full
     description: A rollback to the release that already runs changes nothing.
@@ -80,20 +78,17 @@ target:
   sample: {"version": 4, "description": "Deploy 1.0.0"}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import HerokuClient, HerokuError, heroku_argument_spec, path_part
+from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
+    HerokuModule, HerokuOptionError, current_release, releases)
 
 
-class ReleaseError(Exception):
-    """A wrong option, named."""
-
-
-def newest(client, app, limit):
-    path = f"/apps/{path_part(app)}/releases"
-    what = ("read", "releases of app", app)
-    if limit:
-        return client.request("GET", path, what=what, range_header=f"version ..; order=desc, max={limit}")[2] or []
-    return sorted(client.list(path, what=what), key=lambda r: r["version"], reverse=True)
+def check_options(params):
+    problems = []
+    if params["rollback_to"] is not None and params["rollback_to"] < 1:
+        problems.append(f"rollback_to: must be a release version (1 or more), got {params['rollback_to']}")
+    if params["limit"] < 0 or params["limit"] > 1000:
+        problems.append(f"limit: must be from 0 (all) to 1000, got {params['limit']}")
+    return problems
 
 
 def view(release):
@@ -106,39 +101,39 @@ def view(release):
 def rollback(module, client):
     params = module.params
     app = params["app"]
-    app_path = f"/apps/{path_part(app)}"
-    client.call("GET", app_path, what=("read", "app", app))
-    current = (newest(client, app, 1) or [None])[0]
+    client.get("/apps/{app}", app=app)
+    current = current_release(client, app)
     result = {}
     changed = False
     if params["rollback_to"] is not None:
         version = params["rollback_to"]
-        target = client.get_or_none(f"{app_path}/releases/{version}", what=("read", "release of app", app))
+        target = client.get_or_none("/apps/{app}/releases/{version}", app=app, version=version)
         if target is None:
-            raise ReleaseError(f"rollback_to: app '{app}' has no release v{version} (the current one is "
-                               f"v{(current or {}).get('version')})")
+            raise HerokuOptionError("rollback_to", f"app '{app}' has no release v{version} (the current one is "
+                                    f"v{(current or {}).get('version')})")
         if not (target.get("slug") or {}).get("id"):
-            raise ReleaseError(f"rollback_to: release v{version} of app '{app}' has no slug (nothing was deployed in it), "
-                               "so there is nothing to roll back to")
+            raise HerokuOptionError("rollback_to", f"release v{version} of app '{app}' has no slug (nothing was deployed "
+                                    "in it), so there is nothing to roll back to")
         result["target"] = target
         same_slug = (current.get("slug") or {}).get("id") == target["slug"]["id"]
         same_config = False
         if same_slug:
-            same_config = (client.call("GET", f"{app_path}/releases/{current['version']}/config-vars", what=("read", "config vars of app", app))
-                           == client.call("GET", f"{app_path}/releases/{version}/config-vars", what=("read", "config vars of app", app)))
+            config_of = "/apps/{app}/releases/{version}/config-vars"
+            same_config = (client.get(config_of, app=app, version=current["version"])
+                           == client.get(config_of, app=app, version=version))
         if not (same_slug and same_config):
             changed = True
             before = view(current)
             if not module.check_mode:
-                current = client.call("POST", f"{app_path}/releases", {"release": target["id"]}, what=("roll back", "app", app))
+                current = client.post("/apps/{app}/releases", {"release": target["id"]}, app=app)
             if module._diff:
                 after = view(current) if not module.check_mode else {"version": before["version"] + 1,
                                                                      "description": f"Rollback to v{version}",
                                                                      "slug": target["slug"]["id"]}
                 result["diff"] = {"before": before, "after": after}
-    releases = newest(client, app, params["limit"])
-    result["releases"] = releases
-    current = next((r for r in releases if r.get("current")), None) or (newest(client, app, 1) or [None])[0]
+    newest = releases(client, app, params["limit"])
+    result["releases"] = newest
+    current = next((r for r in newest if r.get("current")), None) or current_release(client, app)
     if current:
         result["current"] = current
     if module._diff and "diff" not in result:
@@ -147,25 +142,12 @@ def rollback(module, client):
 
 
 def main():
-    argument_spec = heroku_argument_spec()
-    argument_spec.update({
+    module = HerokuModule(argument_spec={
         "app": {"type": "str", "required": True},
         "rollback_to": {"type": "int"},
         "limit": {"type": "int", "default": 20},
-    })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if module.params["rollback_to"] is not None and module.params["rollback_to"] < 1:
-        module.fail_json(msg=f"rollback_to: must be a release version (1 or more), got {module.params['rollback_to']}")
-    if module.params["limit"] < 0 or module.params["limit"] > 1000:
-        module.fail_json(msg=f"limit: must be from 0 (all) to 1000, got {module.params['limit']}")
-    client = HerokuClient(module)
-    try:
-        changed, result = rollback(module, client)
-    except ReleaseError as exc:
-        module.fail_json(msg=str(exc))
-    except HerokuError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    module.exit_json(changed=changed, **result)
+    }, check_options=check_options, supports_check_mode=True)
+    module.run(rollback)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,6 @@ attributes:
     details: Nothing is started; the task reports that the command would run.
   diff_mode:
     support: none
-  platform:
-    platforms: all
   idempotent:
     support: none
     description: Every run starts a dyno.
@@ -112,78 +110,16 @@ dyno:
 import re
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
-    EXIT_MARKER, HerokuClient, HerokuError, heroku_argument_spec, parse_exit_status, path_part)
+    EXIT_MARKER, HerokuModule, HerokuModuleError, log_lines, parse_exit_status, parse_log_line)
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# 2026-11-22T14:20:11.123456+00:00 heroku[run.1234]: Process exited with status 3
-LOG_LINE = re.compile(r"^(\S+) ([a-z]+)\[([^\]]+)\]: ?(.*)$")
 EXITED = re.compile(r"^Process exited with status (\d+)")
 ENDED = re.compile(r"^State changed from \S+ to (complete|crashed)")
 
 
-class RunError(Exception):
-    """The command could not be run or followed."""
-
-
-def run_attached(client, app, body, timeout):
-    command = body["command"]
-    body = dict(body, attach=True, command=command + f'; echo "{EXIT_MARKER} $?"')
-    dyno = client.call("POST", f"/apps/{path_part(app)}/dynos", body, what=("start", "one-off dyno of app", app))
-    if not dyno.get("attach_url"):
-        raise RunError(f"Failed to attach to one-off dyno of app '{app}': the API gave no attach_url")
-    raw = client.rendezvous(dyno["attach_url"], timeout, what=("attach to", "one-off dyno of app", app))
-    # The marker (with its U+FFFF, which XML-based job logs cannot hold) is ours: report the command as given.
-    dyno = dict(dyno, command=command)
-    output = to_text(raw, errors="surrogate_or_replace").replace("\r\n", "\n")
-    output, status = parse_exit_status(output)
-    if status is None:
-        raise RunError(f"Failed to run command on app '{app}': dyno {dyno.get('name')} ended without reporting an exit "
-                       "status (stopped by time_to_live, or the connection was lost)")
-    return dyno, status, output
-
-
-def run_detached(client, app, body, timeout):
-    body = dict(body, attach=False)
-    dyno = client.call("POST", f"/apps/{path_part(app)}/dynos", body, what=("start", "one-off dyno of app", app))
-    name = dyno["name"]
-    session = client.call("POST", f"/apps/{path_part(app)}/log-sessions", {"dyno_name": name, "tail": True, "lines": 1500},
-                          what=("open", "log session of app", app))
-    deadline = time.monotonic() + timeout
-    lines, status = [], None
-    for line in client.stream_lines(session["logplex_url"], timeout=timeout, what=("read", "log of app", app)):
-        match = LOG_LINE.match(line)
-        if match and match.group(3) == name:
-            source, message = match.group(2), match.group(4)
-            if source == "app":
-                lines.append(message)
-            elif EXITED.match(message):
-                status = int(EXITED.match(message).group(1))
-            elif ENDED.match(message) and status is not None:
-                break
-        if time.monotonic() > deadline:
-            break
-    if status is None:
-        raise RunError(f"wait_timeout: dyno {name} of app '{app}' did not end within {timeout} s (it may still run; "
-                       "see jvmops.deploy.heroku_logs)")
-    return dyno, status, "".join(line + "\n" for line in lines)
-
-
-def main():
-    argument_spec = heroku_argument_spec()
-    argument_spec.update({
-        "app": {"type": "str", "required": True},
-        "command": {"type": "str", "required": True},
-        "attach": {"type": "bool", "default": True},
-        "size": {"type": "str"},
-        "time_to_live": {"type": "int"},
-        "env": {"type": "dict", "no_log": True},
-        "wait_timeout": {"type": "int", "default": 600},
-    })
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
+def check_options(params):
     problems = []
     if not params["command"].strip():
         problems.append("command: must not be empty")
@@ -196,11 +132,54 @@ def main():
             problems.append(f"env: '{key}' is not an environment variable name (letters, digits and underscores)")
         elif value is None or isinstance(value, (bool, dict, list)):
             problems.append(f"env: the value of {key} must be a string")
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    client = HerokuClient(module)
+    return problems
+
+
+def run_attached(client, app, body, timeout):
+    command = body["command"]
+    body = dict(body, attach=True, command=command + f'; echo "{EXIT_MARKER} $?"')
+    dyno = client.post("/apps/{app}/dynos", body, app=app)
+    if not dyno.get("attach_url"):
+        raise HerokuModuleError(f"Failed to attach to one-off dyno of app '{app}': the API gave no attach_url")
+    raw = client.rendezvous(dyno["attach_url"], timeout, what=("attach to", "one-off dyno of app", app))
+    # The marker (with its U+FFFF, which XML-based job logs cannot hold) is ours: report the command as given.
+    dyno = dict(dyno, command=command)
+    output = to_text(raw, errors="surrogate_or_replace").replace("\r\n", "\n")
+    output, status = parse_exit_status(output)
+    if status is None:
+        raise HerokuModuleError(f"Failed to run command on app '{app}': dyno {dyno.get('name')} ended without reporting "
+                                "an exit status (stopped by time_to_live, or the connection was lost)")
+    return dyno, status, output
+
+
+def run_detached(client, app, body, timeout):
+    body = dict(body, attach=False)
+    dyno = client.post("/apps/{app}/dynos", body, app=app)
+    name = dyno["name"]
+    stream = log_lines(client, app, {"dyno_name": name, "tail": True, "lines": 1500}, timeout)
+    deadline = time.monotonic() + timeout
+    lines, status = [], None
+    for line in stream:
+        entry = parse_log_line(line)
+        if entry and entry["dyno"] == name:
+            if entry["source"] == "app":
+                lines.append(entry["message"])
+            elif EXITED.match(entry["message"]):
+                status = int(EXITED.match(entry["message"]).group(1))
+            elif ENDED.match(entry["message"]) and status is not None:
+                break
+        if time.monotonic() > deadline:
+            break
+    if status is None:
+        raise HerokuModuleError(f"wait_timeout: dyno {name} of app '{app}' did not end within {timeout} s (it may still "
+                                "run; see jvmops.deploy.heroku_logs)")
+    return dyno, status, "".join(line + "\n" for line in lines)
+
+
+def run(module, client):
+    params = module.params
     if module.check_mode:
-        module.exit_json(changed=True, msg=f"would run '{params['command']}' in a one-off dyno of app '{params['app']}'")
+        return True, {"msg": f"would run '{params['command']}' in a one-off dyno of app '{params['app']}'"}
     body = {"command": params["command"], "type": "run"}
     if params["size"]:
         body["size"] = params["size"]
@@ -208,20 +187,26 @@ def main():
         body["time_to_live"] = params["time_to_live"]
     if params["env"]:
         body["env"] = {key: str(value) for key, value in params["env"].items()}
-    try:
-        if params["attach"]:
-            dyno, status, output = run_attached(client, params["app"], body, params["wait_timeout"])
-        else:
-            dyno, status, output = run_detached(client, params["app"], body, params["wait_timeout"])
-    except RunError as exc:
-        module.fail_json(msg=str(exc))
-    except HerokuError as exc:
-        module.fail_json(msg=str(exc), **exc.details())
-    result = {"changed": True, "rc": status, "stdout": output, "stdout_lines": output.splitlines(), "dyno": dyno}
+    start = run_attached if params["attach"] else run_detached
+    dyno, status, output = start(client, params["app"], body, params["wait_timeout"])
+    result = {"rc": status, "stdout": output, "stdout_lines": output.splitlines(), "dyno": dyno}
     if status != 0:
-        module.fail_json(msg=f"Failed to run command on app '{params['app']}': dyno {dyno.get('name')} exited with status {status}",
-                         **result)
-    module.exit_json(**result)
+        raise HerokuModuleError(f"Failed to run command on app '{params['app']}': dyno {dyno.get('name')} exited with "
+                                f"status {status}", changed=True, **result)
+    return True, result
+
+
+def main():
+    module = HerokuModule(argument_spec={
+        "app": {"type": "str", "required": True},
+        "command": {"type": "str", "required": True},
+        "attach": {"type": "bool", "default": True},
+        "size": {"type": "str"},
+        "time_to_live": {"type": "int"},
+        "env": {"type": "dict", "no_log": True},
+        "wait_timeout": {"type": "int", "default": 600},
+    }, check_options=check_options, supports_check_mode=True)
+    module.run(run)
 
 
 if __name__ == "__main__":

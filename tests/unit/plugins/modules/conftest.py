@@ -46,3 +46,13 @@ def invoke_fixture(monkeypatch):
 
     invoke.warnings = warnings
     return invoke
+
+
+@pytest.fixture(name="no_heroku_http")
+def no_heroku_http_fixture(monkeypatch):
+    """Fail the test on any Heroku request (the client's open_url); the list of URLs asked for."""
+    from ansible_collections.jvmops.deploy.plugins.module_utils import _heroku  # pylint: disable=import-outside-toplevel
+
+    calls = []
+    monkeypatch.setattr(_heroku, "open_url", lambda url, **kw: calls.append(url) or pytest.fail(f"unexpected request to {url}"))
+    return calls

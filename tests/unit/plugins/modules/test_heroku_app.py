@@ -6,18 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.jvmops.deploy.plugins.module_utils import _heroku
 from ansible_collections.jvmops.deploy.plugins.modules import heroku_app
 from ansible_collections.jvmops.deploy.plugins.modules.heroku_app import config_changes, formation_updates
 
 BASE = {"api_key": "hrku-secret-key", "api_url": "https://api.example.test", "name": "glacial-tundra-7926"}
-
-
-@pytest.fixture(name="no_http")
-def no_http_fixture(monkeypatch):
-    calls = []
-    monkeypatch.setattr(_heroku, "open_url", lambda url, **kw: calls.append(url) or pytest.fail(f"unexpected request to {url}"))
-    return calls
 
 
 @pytest.mark.parametrize("args, message", [
@@ -34,13 +26,13 @@ def no_http_fixture(monkeypatch):
     ({"state": "absent", "region": "eu"}, "state: absent deletes the app; do not give region"),
     ({"api_key": None}, "api_key: no API key"),
 ])
-def test_bad_options_fail_before_any_request(invoke, no_http, monkeypatch, args, message):
+def test_bad_options_fail_before_any_request(invoke, no_heroku_http, monkeypatch, args, message):
     monkeypatch.delenv("HEROKU_API_KEY", raising=False)
     result = invoke(heroku_app.main, {**BASE, **args})
     assert result.failed
     assert message in result.result["msg"]
     assert "hrku-secret-key" not in result.result["msg"]
-    assert not no_http
+    assert not no_heroku_http
 
 
 def test_config_changes_set_unset_and_purge():

@@ -9,9 +9,9 @@ import tarfile
 
 import pytest
 
-from ansible_collections.jvmops.deploy.plugins.module_utils import _heroku
+from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import HerokuOptionError
 from ansible_collections.jvmops.deploy.plugins.modules import heroku_deploy
-from ansible_collections.jvmops.deploy.plugins.modules.heroku_deploy import DeployError, pack_directory, sha256
+from ansible_collections.jvmops.deploy.plugins.modules.heroku_deploy import pack_source, sha256
 
 
 def make_source(root):
@@ -27,10 +27,10 @@ def make_source(root):
 
 def test_the_tarball_depends_on_content_and_modes_only(tmp_path):
     src = make_source(tmp_path / "src")
-    pack_directory(str(src), [".git"], str(tmp_path / "one.tar.gz"))
+    pack_source(str(src), [".git"], str(tmp_path / "one.tar.gz"))
     os.utime(src / "Procfile", (1, 1))
     (src / ".git" / "HEAD").write_text("ref: refs/heads/other\n")
-    pack_directory(str(src), [".git"], str(tmp_path / "two.tar.gz"))
+    pack_source(str(src), [".git"], str(tmp_path / "two.tar.gz"))
     assert sha256(str(tmp_path / "one.tar.gz")) == sha256(str(tmp_path / "two.tar.gz"))
     with tarfile.open(tmp_path / "one.tar.gz") as tar:
         members = {m.name: m for m in tar.getmembers()}
@@ -39,14 +39,14 @@ def test_the_tarball_depends_on_content_and_modes_only(tmp_path):
     assert members["Procfile"].mode == 0o644
     assert {m.uid for m in members.values()} == {0}
     (src / "Procfile").write_text("web: other\n")
-    pack_directory(str(src), [".git"], str(tmp_path / "three.tar.gz"))
+    pack_source(str(src), [".git"], str(tmp_path / "three.tar.gz"))
     assert sha256(str(tmp_path / "three.tar.gz")) != sha256(str(tmp_path / "one.tar.gz"))
 
 
 def test_a_directory_without_procfile_is_refused(tmp_path):
     (tmp_path / "src").mkdir()
-    with pytest.raises(DeployError, match="src: .* has no Procfile at its top"):
-        pack_directory(str(tmp_path / "src"), [], str(tmp_path / "x.tar.gz"))
+    with pytest.raises(HerokuOptionError, match="src: .* has no Procfile at its top"):
+        pack_source(str(tmp_path / "src"), [], str(tmp_path / "x.tar.gz"))
 
 
 @pytest.mark.parametrize("setup, message", [
@@ -56,9 +56,7 @@ def test_a_directory_without_procfile_is_refused(tmp_path):
     ("noprocfile", "has no Procfile at its top"),
     ("timeout", "wait_timeout: must be more than 0 seconds, got 0"),
 ])
-def test_bad_sources_fail_before_any_request(invoke, monkeypatch, tmp_path, setup, message):
-    calls = []
-    monkeypatch.setattr(_heroku, "open_url", lambda url, **kw: calls.append(url) or pytest.fail(f"unexpected request to {url}"))
+def test_bad_sources_fail_before_any_request(invoke, no_heroku_http, tmp_path, setup, message):
     src = tmp_path / "source.tar.gz"
     args = {"api_key": "k", "api_url": "https://api.example.test", "app": "app-one", "src": str(src)}
     if setup == "zip":
@@ -77,4 +75,4 @@ def test_bad_sources_fail_before_any_request(invoke, monkeypatch, tmp_path, setu
     result = invoke(heroku_deploy.main, args)
     assert result.failed
     assert message in result.result["msg"]
-    assert not calls
+    assert not no_heroku_http

@@ -6,18 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.jvmops.deploy.plugins.module_utils import _heroku
 from ansible_collections.jvmops.deploy.plugins.modules import heroku_logs, heroku_release, heroku_run
 from ansible_collections.jvmops.deploy.plugins.modules.heroku_logs import parse_time
 
 BASE = {"api_key": "hrku-secret-key", "api_url": "https://api.example.test", "app": "app-one"}
-
-
-@pytest.fixture(name="no_http")
-def no_http_fixture(monkeypatch):
-    calls = []
-    monkeypatch.setattr(_heroku, "open_url", lambda url, **kw: calls.append(url) or pytest.fail(f"unexpected request to {url}"))
-    return calls
 
 
 @pytest.mark.parametrize("main, args, message", [
@@ -32,20 +24,20 @@ def no_http_fixture(monkeypatch):
     (heroku_logs.main, {"since": "2026-11-22T14:00:00"}, "since: '2026-11-22T14:00:00' is not an ISO 8601 time with a zone"),
     (heroku_logs.main, {"tail_seconds": -1}, "tail_seconds: must be 0 or more, got -1"),
 ])
-def test_bad_options_fail_before_any_request(invoke, no_http, main, args, message):
+def test_bad_options_fail_before_any_request(invoke, no_heroku_http, main, args, message):
     result = invoke(main, {**BASE, **args})
     assert result.failed
     assert message in result.result["msg"]
     assert "hrku-secret-key" not in str(result.result)
-    assert not no_http
+    assert not no_heroku_http
 
 
-def test_check_mode_starts_no_dyno(invoke, no_http):
+def test_check_mode_starts_no_dyno(invoke, no_heroku_http):
     result = invoke(heroku_run.main, {**BASE, "command": "target/xitrum/script/runner demo 100"}, check=True)
     assert not result.failed
     assert result.result["changed"] is True
     assert "would run 'target/xitrum/script/runner demo 100'" in result.result["msg"]
-    assert not no_http
+    assert not no_heroku_http
 
 
 def test_log_times_compare_across_zones():
