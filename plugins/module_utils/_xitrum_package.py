@@ -7,57 +7,57 @@ Plain functions, no AnsibleModule: the module, the unit tests and the benchmark 
 Every user mistake raises XitrumPackageError with a message naming the option and the rule, and
 all of them are found before anything is written.
 
+package() goes in four steps, each its own piece below:
+1. _Sources: check the options and collect the files of the package (nothing is read but stats);
+2. _DestState: what dest holds now, and the index of content hashes the last run left there;
+3. _Changes: compare the two, then write the differences (or, in check mode, only predict them);
+4. the checksums, the archive (written by module_utils/_archive.py) and the index.
+The start scripts come from module_utils/_xitrum_runner.py, the file writes from _xitrum_files.py.
+
 Kept compatible with Python 3.9 (it runs on the managed host).
 """
 
 from __future__ import annotations
 
-import errno
 import glob
-import gzip
 import hashlib
-import io
 import itertools
 import json
 import os
 import re
 import shutil
 import stat
-import tarfile
 import tempfile
-import threading
+from typing import NamedTuple, Optional
+
+from ansible_collections.jvmops.deploy.plugins.module_utils._archive import (
+    HashingWriter,
+    directory,
+    file_from_bytes,
+    file_from_path,
+    sha256_file,
+    write_tar_gz,
+)
+from ansible_collections.jvmops.deploy.plugins.module_utils._xitrum_files import (
+    TMP_SUFFIX,
+    copy_file,
+    open_tmp,
+    remove_quietly,
+    run_parallel,
+    write_bytes,
+)
+from ansible_collections.jvmops.deploy.plugins.module_utils._xitrum_runner import (
+    RUNNER,
+    SCRIPT_MODES,
+    RunnerOptionError,
+    render_scripts,
+)
 
 INDEX_NAME = ".xitrum-package.json"
 INDEX_VERSION = 1
 # Bumped when the archive layout changes, so that a recorded archive is not trusted any more.
 ARCHIVE_FORMAT = 1
-# 1980-01-01T00:00:00Z, the earliest time a zip (hence a jar) can hold; every archive entry gets it.
-ARCHIVE_MTIME = 315532800
-ARCHIVE_LEVEL = 6
 LAYOUT = ("config", "lib", "public", "script")
-RUNNER = "script/runner"
-RUNNER_BAT = "script/runner.bat"
-GENERATED_MODES = {RUNNER: 0o755, RUNNER_BAT: 0o644}
-
-# Java reserved words (JLS 3.9) and literals: none may be part of a class name.
-JAVA_KEYWORDS = frozenset("""
-    abstract assert boolean break byte case catch char class const continue default do double else
-    enum extends final finally float for goto if implements import instanceof int interface long
-    native new package private protected public return short static strictfp super switch
-    synchronized this throw throws transient try void volatile while true false null _
-""".split())
-_JAVA_NAME = re.compile(r"(?:[^\W\d]|\$)[\w$]*(?:\.(?:[^\W\d]|\$)[\w$]*)*")
-
-_CHUNK = 1 << 20
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_OPEN_READ = os.O_RDONLY | _O_CLOEXEC
-_OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
-_CFR_FALLBACK = frozenset(
-    getattr(errno, name) for name in ("ENOSYS", "EXDEV", "EINVAL", "EOPNOTSUPP", "ENOTSUP", "EPERM", "ETXTBSY", "EIO")
-    if hasattr(errno, name))
-_TMP_COUNTER = itertools.count()
-_STATE = {"copy_file_range": hasattr(os, "copy_file_range")}
-_UTIME_FD = os.utime in os.supports_fd
 
 
 class XitrumPackageError(Exception):
@@ -71,19 +71,48 @@ def package(project_dir, main_jar, main_class, dest="target/xitrum", jars=None, 
 
     Nothing is written in check mode, and nothing is written at all when an input is wrong.
     """
-    plan = _Plan(project_dir=project_dir, main_jar=main_jar, main_class=main_class, dest=dest,
-                 jars=jars or [], classpath_file=classpath_file, config_dir=config_dir,
-                 public_dir=public_dir, copy=copy or [], jvm_options=jvm_options or [],
-                 archive=archive, archive_prefix=archive_prefix)
-    plan.compare(workers)
+    sources = _Sources(project_dir=project_dir, main_jar=main_jar, main_class=main_class, dest=dest,
+                       jars=jars or [], classpath_file=classpath_file, config_dir=config_dir,
+                       public_dir=public_dir, copy=copy or [], jvm_options=jvm_options or [],
+                       archive=archive, archive_prefix=archive_prefix)
+    state = _DestState.read(sources)
+    changes = _Changes(sources, state)
+    changes.compare(workers)
     if check_mode:
-        plan.hash_pending(workers)
+        changes.hash_pending(workers)
     else:
-        plan.apply(workers)
-    archive_changed = plan.sync_archive(check_mode)
+        changes.apply(workers)
+    items = _package_items(sources, changes.hashes)
+    checksum = _package_checksum(items)
+    archived = _sync_archive(sources, state.old_archive, items, checksum, check_mode)
     if not check_mode:
-        plan.write_index()
-    return plan.result(archive_changed, diff)
+        _write_index(sources, state, changes.hashes, archived.record)
+    return _result(sources, changes, checksum, archived, diff)
+
+
+class Source(NamedTuple):
+    """A file of the package as found in the project (from os.stat, symbolic links followed)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    atime_ns: int
+    mode: int
+    origin: str  # the option that brings it, for messages: "main_jar", "jars pattern 'x'", ...
+    dev: int
+    ino: int
+
+    @property
+    def perms(self):
+        return self.mode & 0o7777
+
+
+class DestFile(NamedTuple):
+    """A regular file found in dest (from lstat)."""
+
+    size: int
+    mtime_ns: int
+    mode: int
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,98 +140,12 @@ def _parents(rel):
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def sh_quote(value):
-    """Single-quote a word for POSIX sh, always (even when it is safe bare)."""
-    return "'" + value.replace("'", "'\\''") + "'"
-
-
-def bat_quote(value):
-    """Double-quote a word for cmd.exe; the caller has rejected double quotes and line breaks."""
-    return '"' + value.replace("%", "%%") + '"'
-
-
-def validate_main_class(main_class):
-    if not isinstance(main_class, str) or not _JAVA_NAME.fullmatch(main_class):
-        raise XitrumPackageError(
-            "main_class %r is not a valid Java class name: expected dot-separated identifiers such as "
-            "com.example.Boot" % (main_class,))
-    for part in main_class.split("."):
-        if part in JAVA_KEYWORDS:
-            raise XitrumPackageError(
-                "main_class %r is not a valid Java class name: %r is a reserved word" % (main_class, part))
-
-
-def validate_jvm_options(options):
-    for option in options:
-        if not isinstance(option, str) or not option:
-            raise XitrumPackageError("jvm_options entries must be non-empty strings, got %r" % (option,))
-        for char, name in (('"', "a double quote"), ("\n", "a line break"), ("\r", "a line break"),
-                           ("\0", "a NUL character")):
-            if char in option:
-                raise XitrumPackageError(
-                    "jvm_options entry %r contains %s, which cannot be written safely into %s"
-                    % (option, name, RUNNER_BAT))
-
-
-def render_runner(main_class, jvm_options):
-    """script/runner: POSIX sh, run from anywhere (also through symlinks)."""
-    words = " ".join(sh_quote(o) for o in jvm_options)
-    command = 'exec "$JAVA" %s$JAVA_OPTS -cp \'lib/*:config\' %s "$@"' % (
-        words + " " if words else "", sh_quote(main_class))
-    lines = [
-        "#!/bin/sh",
-        "# Generated by jvmops.deploy.xitrum_package: edits are overwritten by the next run.",
-        "# Starts %s from the package root with lib/* and config/ on the classpath." % main_class,
-        "# The JVM is $JAVA_HOME/bin/java when JAVA_HOME is set, else java from PATH; JAVA_OPTS",
-        "# comes after the default options, so it can override them.",
-        "",
-        "# Find the package root, following symbolic links to this script (readlink -f is not POSIX).",
-        'self=$0',
-        'while [ -h "$self" ]; do',
-        '  # shellcheck disable=SC2012 # ls is the POSIX fallback for readlink',
-        '  link=$(readlink -- "$self" 2>/dev/null) || link=$(ls -ld -- "$self" | sed \'s/.* -> //\')',
-        '  case $link in',
-        '    /*) self=$link ;;',
-        '    *) self=$(dirname -- "$self")/$link ;;',
-        '  esac',
-        'done',
-        'cd -P -- "$(dirname -- "$self")/.." || exit 1',
-        "",
-        'if [ -n "${JAVA_HOME:-}" ]; then',
-        '  JAVA=$JAVA_HOME/bin/java',
-        'else',
-        '  JAVA=java',
-        'fi',
-        "",
-        "# Xitrum's runner takes the main class as its first argument (script/runner quickstart.Boot,",
-        "# also in Procfiles): accept that form too.",
-        'if [ "${1:-}" = %s ]; then shift; fi' % sh_quote(main_class),
-        "",
-        "# JAVA_OPTS is split into words but never glob-expanded.",
-        "set -f",
-        "# shellcheck disable=SC2086 # word splitting of JAVA_OPTS is wanted",
-        command,
-    ]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def render_runner_bat(main_class, jvm_options):
-    """script/runner.bat: the Windows equivalent, CRLF line endings."""
-    words = " ".join(bat_quote(o) for o in jvm_options)
-    lines = [
-        "@echo off",
-        "rem Generated by jvmops.deploy.xitrum_package: edits are overwritten by the next run.",
-        "rem Starts %s from the package root with lib\\* and config on the classpath." % main_class,
-        "rem The JVM is JAVA_HOME\\bin\\java when JAVA_HOME is set, else java from PATH; JAVA_OPTS",
-        "rem comes after the default options, so it can override them.",
-        "setlocal DisableDelayedExpansion",
-        'cd /d "%~dp0.."',
-        'set "JAVA=java"',
-        'if defined JAVA_HOME set "JAVA=%JAVA_HOME%\\bin\\java"',
-        '"%%JAVA%%" %s%%JAVA_OPTS%% -cp "lib\\*;config" %s %%*' % (words + " " if words else "", main_class),
-        "exit /b %ERRORLEVEL%",
-    ]
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+def _read(func, items, workers):
+    """run_parallel for reads: an OSError becomes the user's 'cannot read' error."""
+    try:
+        return run_parallel(func, items, workers)
+    except OSError as exc:
+        raise XitrumPackageError("cannot read %s: %s" % (exc.filename, _strerror(exc))) from None
 
 
 def _indexed_hash(index, rel, size, mtime_ns):
@@ -213,246 +156,30 @@ def _indexed_hash(index, rel, size, mtime_ns):
     return None
 
 
-def _hash_path(path):
-    digest = hashlib.sha256()
-    fd = os.open(path, _OPEN_READ)
-    try:
-        while True:
-            block = os.read(fd, _CHUNK)
-            if not block:
-                break
-            digest.update(block)
-    finally:
-        os.close(fd)
-    return digest.hexdigest()
-
-
-def _tmp_path(path):
-    head, tail = os.path.split(path)
-    return os.path.join(head, ".%s.%d.%d.xptmp" % (tail[:200], os.getpid(), next(_TMP_COUNTER)))
-
-
-def _open_tmp(path):
-    while True:
-        tmp = _tmp_path(path)
-        try:
-            return tmp, os.open(tmp, _OPEN_NEW, 0o600)
-        except FileExistsError:
-            continue
-
-
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _copy_fd(src, dst, size):
-    """Copy src to dst (kernel copy when it can), return the sha256 of what was copied."""
-    digest = hashlib.sha256()
-    done = 0
-    if _STATE["copy_file_range"] and size:
-        try:
-            while done < size:
-                count = os.copy_file_range(src, dst, size - done)
-                if not count:
-                    break
-                done += count
-        except OSError as exc:
-            if exc.errno not in _CFR_FALLBACK:
-                raise
-            if exc.errno == getattr(errno, "ENOSYS", None):
-                _STATE["copy_file_range"] = False
-        pos = 0
-        while pos < done:
-            block = os.pread(src, min(done - pos, 8 * _CHUNK), pos)
-            if not block:
-                raise OSError(errno.EIO, "file shrank while it was copied")
-            digest.update(block)
-            pos += len(block)
-    # What the kernel did not copy (no copy_file_range, a file that grew, or a fallback).
-    while True:
-        block = os.read(src, _CHUNK if done else max(size, 1))
-        if not block:
-            break
-        digest.update(block)
-        _write_all(dst, block)
-        done += len(block)
-    return digest.hexdigest()
-
-
-def _set_times(fd, path, atime_ns, mtime_ns):
-    if _UTIME_FD:
-        os.utime(fd, ns=(atime_ns, mtime_ns))
-    else:  # pragma: no cover - platforms without futimens
-        os.utime(path, ns=(atime_ns, mtime_ns))
-
-
-def copy_file(src_path, dst_path, size, mode, atime_ns, mtime_ns, atomic=True):
-    """Copy one file, keeping mode and times; return its sha256.
-
-    atomic: through a temporary file and os.replace, so that a reader never sees half a file;
-    without it the file is created in place (for a new tree that is renamed into place at the end).
-    """
-    src = os.open(src_path, _OPEN_READ)
-    tmp = None
-    try:
-        if atomic:
-            tmp, dst = _open_tmp(dst_path)
-        else:
-            dst = os.open(dst_path, _OPEN_NEW, 0o600)
-        try:
-            digest = _copy_fd(src, dst, size)
-            os.fchmod(dst, mode)
-            _set_times(dst, tmp or dst_path, atime_ns, mtime_ns)
-        finally:
-            os.close(dst)
-        if atomic:
-            os.replace(tmp, dst_path)
-            tmp = None
-    finally:
-        os.close(src)
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    return digest
-
-
-def write_bytes(path, data, mode):
-    """Write data to path through a temporary file and os.replace."""
-    tmp, fd = _open_tmp(path)
-    try:
-        try:
-            _write_all(fd, data)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _run_parallel(func, items, workers):
-    """Call func(item) for every item, on up to `workers` threads; return the results in item order.
-
-    Threads pay off for many files (the copies and hashes release the GIL); the items are split in
-    interleaved slices up front, which costs far less than one future per file.
-    """
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1)
-    count = min(workers, len(items) // 32)
-    if count <= 1:
-        return [func(item) for item in items]
-    results = [None] * len(items)
-    errors = []
-
-    def run(start):
-        try:
-            for i in range(start, len(items), count):
-                if errors:
-                    return
-                results[i] = func(items[i])
-        except BaseException as exc:  # pylint: disable=broad-exception-caught
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(start,)) for start in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
-
-
-class _HashSink:
-    """A write-only file object that hashes what goes through it and optionally writes it to fd."""
-
-    def __init__(self, fd=None):
-        self.fd = fd
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data):
-        self.digest.update(data)
-        self.size += len(data)
-        if self.fd is not None:
-            _write_all(self.fd, data)
-        return len(data)
-
-    def flush(self):
-        pass
-
-
-def write_archive(sink, prefix, entries):
-    """Write a reproducible .tar.gz of entries to sink.
-
-    entries: (rel, mode, size, opener) sorted by path, opener None for a directory. Every entry gets
-    ARCHIVE_MTIME, uid/gid 0 and empty owner names; the gzip header carries no name and mtime 0.
-    """
-    with gzip.GzipFile(filename="", mode="wb", fileobj=sink, mtime=0, compresslevel=ARCHIVE_LEVEL) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            top = tarfile.TarInfo(prefix)
-            top.type, top.mode, top.mtime = tarfile.DIRTYPE, 0o755, ARCHIVE_MTIME
-            tar.addfile(top)
-            for rel, mode, size, opener in entries:
-                info = tarfile.TarInfo(prefix + "/" + rel)
-                info.mtime, info.uid, info.gid, info.uname, info.gname = ARCHIVE_MTIME, 0, 0, "", ""
-                if opener is None:
-                    info.type, info.mode = tarfile.DIRTYPE, 0o755
-                    tar.addfile(info)
-                else:
-                    info.mode, info.size = mode, size
-                    with opener() as fileobj:
-                        tar.addfile(info, fileobj)
-
-
-class _BytesOpener:
-    def __init__(self, data):
-        self.data = data
-
-    def __call__(self):
-        return io.BytesIO(self.data)
-
-
-class _PathOpener:
-    def __init__(self, path):
-        self.path = path
-
-    def __call__(self):
-        return open(self.path, "rb")  # pylint: disable=consider-using-with
-
-
 # ---------------------------------------------------------------------------------------------
-# The plan: validate, collect, compare; then apply
+# 1. The options checked and the sources collected
 
 
-class _Plan:
+class _Sources:
+    """What the package must hold: files (rel -> Source), dirs, the generated scripts, and where the
+    package and its archive go. Every option is checked here, before anything is written."""
+
     # pylint: disable=too-many-instance-attributes
 
     def __init__(self, project_dir, main_jar, main_class, dest, jars, classpath_file, config_dir,
                  public_dir, copy, jvm_options, archive, archive_prefix):
-        # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
+        # pylint: disable=too-many-arguments,too-many-positional-arguments
         self.project = self._project_dir(project_dir)
         self.project_real = _real(self.project)
         self.dest = self._abs(dest)
         self.dest_real = _real(self.dest)
         self._check_dest()
 
-        validate_main_class(main_class)
-        validate_jvm_options(jvm_options)
-        self.generated = {
-            RUNNER: render_runner(main_class, jvm_options),
-            RUNNER_BAT: render_runner_bat(main_class, jvm_options),
-        }
+        try:
+            self.generated = render_scripts(main_class, jvm_options)
+        except RunnerOptionError as exc:
+            raise XitrumPackageError(str(exc)) from None
 
-        # rel -> (path, size, mtime_ns, atime_ns, mode, origin, dev, ino)
         self.files = {}
         self.dirs = set(LAYOUT)
         self.copy_tops = set()
@@ -462,37 +189,10 @@ class _Plan:
         self._collect_dir(public_dir, "public", "public_dir")
         for entry in copy:
             self._collect_copy(entry)
-        for rel in self.generated:
-            if rel in self.files:
-                raise XitrumPackageError(
-                    "%s would bring %s (%s), but the module generates that file; remove it from the "
-                    "project or from the option" % (self.files[rel][5], rel, self.files[rel][0]))
-        for rel in list(self.files) + list(self.generated):
-            if rel in self.dirs:
-                raise XitrumPackageError(
-                    "%s would be both a file (%s) and a directory in dest"
-                    % (rel, self.files.get(rel, (RUNNER,))[0]))
-            if rel == INDEX_NAME:
-                raise XitrumPackageError(
-                    "%s would bring %s, a name the module keeps for its own index in dest"
-                    % (self.files[rel][5], INDEX_NAME))
-
+        self._check_names()
         self.archive, self.archive_prefix = self._archive(archive, archive_prefix)
 
-        self.index = {}
-        self.old_archive = None
-        self.dest_files, self.dest_dirs, self.dest_others = {}, set(), {}
-        self.hashes = {}
-        self.added, self.changed, self.removed = [], [], []
-        self.to_copy, self.to_meta = [], []
-        self.unlink, self.rmdir, self.mkdir = [], [], []
-        self.write_generated = []
-        self.checksum = None
-        self.archive_checksum = None
-        self.archive_existed = False
-        self.new_archive = None
-
-    # -- validation of the scalar options ------------------------------------------------------
+    # -- the scalar options --------------------------------------------------------------------
 
     @staticmethod
     def _project_dir(project_dir):
@@ -540,6 +240,23 @@ class _Plan:
             raise XitrumPackageError("dest '%s' must not be inside %s '%s'" % (self.dest, label, path))
         self._source_dirs.append((label, path, real))
 
+    def _check_names(self):
+        """No source may bring a generated script, a directory's name or the index's name."""
+        for rel in self.generated:
+            if rel in self.files:
+                raise XitrumPackageError(
+                    "%s would bring %s (%s), but the module generates that file; remove it from the "
+                    "project or from the option" % (self.files[rel].origin, rel, self.files[rel].path))
+        for rel in list(self.files) + list(self.generated):
+            if rel in self.dirs:
+                raise XitrumPackageError(
+                    "%s would be both a file (%s) and a directory in dest"
+                    % (rel, self.files[rel].path if rel in self.files else RUNNER))
+            if rel == INDEX_NAME:
+                raise XitrumPackageError(
+                    "%s would bring %s, a name the module keeps for its own index in dest"
+                    % (self.files[rel].origin, INDEX_NAME))
+
     def _archive(self, archive, prefix):
         if not archive:
             if prefix is not None:
@@ -560,9 +277,9 @@ class _Plan:
             st = None
         if st is not None:
             for src in self.files.values():
-                if src[6] == st.st_dev and src[7] == st.st_ino:
+                if src.dev == st.st_dev and src.ino == st.st_ino:
                     raise XitrumPackageError("archive '%s' must not be a file of the package (from %s)"
-                                             % (path, src[5]))
+                                             % (path, src.origin))
         if prefix is None:
             prefix = os.path.basename(self.dest)
         if not prefix or "/" in prefix or prefix in (".", "..") or "\0" in prefix:
@@ -570,17 +287,17 @@ class _Plan:
                 "archive_prefix %r must be a single directory name (no '/', not '.' or '..')" % (prefix,))
         return path, prefix
 
-    # -- collecting the sources ----------------------------------------------------------------
+    # -- the files -----------------------------------------------------------------------------
 
     def _add(self, rel, path, st, origin):
         prev = self.files.get(rel)
         if prev is None:
-            self.files[rel] = (path, st.st_size, st.st_mtime_ns, st.st_atime_ns, st.st_mode, origin,
-                               st.st_dev, st.st_ino)
-        elif prev[6] != st.st_dev or prev[7] != st.st_ino:
+            self.files[rel] = Source(path, st.st_size, st.st_mtime_ns, st.st_atime_ns, st.st_mode, origin,
+                                     st.st_dev, st.st_ino)
+        elif prev.dev != st.st_dev or prev.ino != st.st_ino:
             raise XitrumPackageError(
                 "two different files would be copied to %s: %s (from %s) and %s (from %s)"
-                % (rel, prev[0], prev[5], path, origin))
+                % (rel, prev.path, prev.origin, path, origin))
 
     def _stat_file(self, label, path, shown):
         try:
@@ -750,11 +467,33 @@ class _Plan:
                 raise XitrumPackageError(
                     "%s: cannot read %s: %s" % (origin, exc.filename or path, _strerror(exc))) from None
 
-    # -- the current state of dest -------------------------------------------------------------
 
-    def _scan_dest(self):
-        files, dirs, others = self.dest_files, self.dest_dirs, self.dest_others
-        stack = [(self.dest, "")]
+# ---------------------------------------------------------------------------------------------
+# 2. What dest holds now
+
+
+class _DestState:
+    """dest as it is: regular files (rel -> DestFile), directories, anything else (rel -> path), and
+    what the last run's index recorded (files: rel -> [size, mtime_ns, sha256]; the archive)."""
+
+    def __init__(self):
+        self.files, self.dirs, self.others = {}, set(), {}
+        self.index = {}
+        self.old_archive = None
+
+    @classmethod
+    def read(cls, sources):
+        state = cls()
+        if os.path.isdir(sources.dest):
+            had_index = state._load_index(sources.dest)
+            state._scan(sources.dest)
+            if not had_index:
+                state._check_foreign(sources)
+        return state
+
+    def _scan(self, dest):
+        files, dirs, others = self.files, self.dirs, self.others
+        stack = [(dest, "")]
         try:
             while stack:
                 path, rel = stack.pop()
@@ -768,16 +507,16 @@ class _Plan:
                             if child == INDEX_NAME:
                                 continue
                             st = entry.stat(follow_symlinks=False)
-                            files[child] = (st.st_size, st.st_mtime_ns, st.st_mode)
+                            files[child] = DestFile(st.st_size, st.st_mtime_ns, st.st_mode)
                         else:
                             others[child] = entry.path
         except OSError as exc:
             raise XitrumPackageError("cannot read dest '%s': %s: %s"
-                                     % (self.dest, exc.filename or path, _strerror(exc))) from None
+                                     % (dest, exc.filename or path, _strerror(exc))) from None
 
-    def _load_index(self):
+    def _load_index(self, dest):
         try:
-            with open(os.path.join(self.dest, INDEX_NAME), encoding="utf-8") as handle:
+            with open(os.path.join(dest, INDEX_NAME), encoding="utf-8") as handle:
                 data = json.load(handle)
         except FileNotFoundError:
             return False
@@ -791,155 +530,166 @@ class _Plan:
                 self.old_archive = data["archive"]
         return True
 
-    def _check_foreign(self):
+    def _check_foreign(self, sources):
         """Refuse a non-empty dest the module did not write, rather than delete someone's files."""
-        allowed = set(LAYOUT) | self.copy_tops
-        tops = {rel.split("/")[0] for rel in itertools.chain(self.dest_files, self.dest_dirs, self.dest_others)}
+        allowed = set(LAYOUT) | sources.copy_tops
+        tops = {rel.split("/")[0] for rel in itertools.chain(self.files, self.dirs, self.others)}
         foreign = sorted(tops - allowed)
         if foreign:
             shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
             raise XitrumPackageError(
                 "dest '%s' already holds files this module did not write (%s, and no %s); empty it or "
-                "choose another dest, since stale files in dest are removed" % (self.dest, shown, INDEX_NAME))
+                "choose another dest, since stale files in dest are removed" % (sources.dest, shown, INDEX_NAME))
 
-    # -- compare -------------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------------------------
+# 3. The changes: compare, then apply
+
+
+class _Changes:
+    """What differs between the sources and dest (for the result), and the steps that make dest right.
+
+    hashes (rel -> sha256) is filled for every file of the package: from the index when dest's copy
+    is unchanged, else read, or computed while copying.
+    """
+
+    # pylint: disable=too-many-instance-attributes
+
+    def __init__(self, sources, state):
+        self.sources, self.state = sources, state
+        self.hashes = {}
+        self.added, self.changed, self.removed = [], [], []
+        self.to_copy, self.to_meta, self.write_generated = [], [], []
+        self.unlink, self.rmdir, self.mkdir = [], [], []
 
     def compare(self, workers):
-        # pylint: disable=too-many-branches,too-many-locals,too-many-statements
-        if os.path.isdir(self.dest):
-            had_index = self._load_index()
-            self._scan_dest()
-            if not had_index:
-                self._check_foreign()
+        need_dest_hash, compare_content = self._compare_stats()
+        self._compare_content(compare_content, workers)
+        if need_dest_hash:
+            paths = [os.path.join(self.sources.dest, rel) for rel in need_dest_hash]
+            self.hashes.update(zip(need_dest_hash, _read(sha256_file, paths, workers)))
+        self._compare_generated()
+        self._check_readable()
+        self._compare_stale()
+        self.added.sort()
+        self.changed.sort()
+        self.removed.sort()
 
-        dest_files, dest_dirs, dest_others, index = self.dest_files, self.dest_dirs, self.dest_others, self.index
-        hashes, added, changed = self.hashes, self.added, self.changed
-        to_copy, to_meta, need_dest_hash, compare_content = self.to_copy, self.to_meta, [], []
-        for rel, src in self.files.items():
+    def _compare_stats(self):
+        """Sort the sources by the stat of their copy in dest; return (rels whose copy is taken as
+        equal but whose hash is not known, rels of the same size and another mtime)."""
+        dest_files, index, hashes = self.state.files, self.state.index, self.hashes
+        need_dest_hash, compare_content = [], []
+        for rel, src in self.sources.files.items():
             cur = dest_files.get(rel)
             if cur is None:
-                (changed if rel in dest_others else added).append(rel)
-                to_copy.append(rel)
-                continue
-            size = src[1]
-            if cur[0] == size and cur[1] == src[2]:
-                if (cur[2] ^ src[4]) & 0o7777:
-                    changed.append(rel)
-                    to_meta.append(rel)
-                known = _indexed_hash(index, rel, size, cur[1])
+                (self.changed if rel in self.state.others else self.added).append(rel)
+                self.to_copy.append(rel)
+            elif cur.size == src.size and cur.mtime_ns == src.mtime_ns:
+                if (cur.mode ^ src.mode) & 0o7777:
+                    self.changed.append(rel)
+                    self.to_meta.append(rel)
+                known = _indexed_hash(index, rel, src.size, cur.mtime_ns)
                 if known:
                     hashes[rel] = known
                 else:
                     need_dest_hash.append(rel)
-            elif cur[0] == size:
+            elif cur.size == src.size:
                 compare_content.append(rel)
             else:
-                changed.append(rel)
-                to_copy.append(rel)
+                self.changed.append(rel)
+                self.to_copy.append(rel)
+        return need_dest_hash, compare_content
 
-        # Same size, other mtime: the content decides (a touched source is not a change).
-        if compare_content:
-            dest = self.dest
-            files = self.files
+    def _compare_content(self, rels, workers):
+        """Same size, other mtime: the content decides (a touched source is not a change)."""
+        dest, files, dest_files, index = self.sources.dest, self.sources.files, self.state.files, self.state.index
 
-            def both(rel):
-                cur = dest_files[rel]
-                old = _indexed_hash(index, rel, cur[0], cur[1]) or _hash_path(os.path.join(dest, rel))
-                return _hash_path(files[rel][0]), old
+        def both(rel):
+            cur = dest_files[rel]
+            old = _indexed_hash(index, rel, cur.size, cur.mtime_ns) or sha256_file(os.path.join(dest, rel))
+            return sha256_file(files[rel].path), old
 
-            for rel, (new, old) in zip(compare_content, self._read(both, compare_content, workers)):
-                if new == old:
-                    hashes[rel] = new
-                    to_meta.append(rel)
-                    if (dest_files[rel][2] ^ self.files[rel][4]) & 0o7777:
-                        changed.append(rel)
-                else:
-                    changed.append(rel)
-                    to_copy.append(rel)
-        if need_dest_hash:
-            dest = self.dest
-            paths = [os.path.join(dest, rel) for rel in need_dest_hash]
-            hashes.update(zip(need_dest_hash, self._read(_hash_path, paths, workers)))
+        for rel, (new, old) in zip(rels, _read(both, rels, workers)):
+            if new == old:
+                self.hashes[rel] = new
+                self.to_meta.append(rel)
+                if (dest_files[rel].mode ^ files[rel].mode) & 0o7777:
+                    self.changed.append(rel)
+            else:
+                self.changed.append(rel)
+                self.to_copy.append(rel)
 
-        for rel, data in self.generated.items():
-            hashes[rel] = hashlib.sha256(data).hexdigest()
-            cur = dest_files.get(rel)
+    def _compare_generated(self):
+        for rel, data in self.sources.generated.items():
+            self.hashes[rel] = hashlib.sha256(data).hexdigest()
+            cur = self.state.files.get(rel)
             if cur is None:
-                (changed if rel in dest_others else added).append(rel)
+                (self.changed if rel in self.state.others else self.added).append(rel)
                 self.write_generated.append(rel)
-            elif cur[0] != len(data) or self._read_dest(rel) != data:
-                changed.append(rel)
+            elif cur.size != len(data) or self._read_dest(rel) != data or cur.mode & 0o7777 != SCRIPT_MODES[rel]:
+                self.changed.append(rel)
                 self.write_generated.append(rel)
-            elif cur[2] & 0o7777 != GENERATED_MODES[rel]:
-                changed.append(rel)
-                self.write_generated.append(rel)
-
-        # Files readable? Checked now for the ones to copy, so that a bad one stops us before writing
-        # (root reads everything, so the check is skipped there).
-        if os.geteuid() != 0:
-            for rel in to_copy:
-                path = self.files[rel][0]
-                if not os.access(path, os.R_OK):
-                    raise XitrumPackageError("%s: cannot read %s: permission denied" % (self.files[rel][5], path))
-
-        wanted_files = self.files.keys() | self.generated.keys()
-        dirs = self.dirs
-        for rel in dest_files:
-            if rel not in wanted_files:
-                self.removed.append(rel)
-                self.unlink.append(rel)
-        for rel in dest_others:
-            self.unlink.append(rel)
-            if rel not in wanted_files:
-                self.removed.append(rel)
-        stale_dirs = [rel for rel in dest_dirs if rel not in dirs]
-        self.removed.extend(rel + "/" for rel in stale_dirs)
-        self.rmdir = sorted(stale_dirs, key=lambda r: r.count("/"), reverse=True)
-        self.mkdir = sorted((rel for rel in dirs if rel not in dest_dirs), key=lambda r: r.split("/"))
-        added.extend(rel + "/" for rel in self.mkdir)
-        added.sort()
-        changed.sort()
-        self.removed.sort()
-
-    @staticmethod
-    def _read(func, items, workers):
-        try:
-            return _run_parallel(func, items, workers)
-        except OSError as exc:
-            raise XitrumPackageError("cannot read %s: %s" % (exc.filename, _strerror(exc))) from None
 
     def _read_dest(self, rel):
         try:
-            with open(os.path.join(self.dest, rel), "rb") as handle:
+            with open(os.path.join(self.sources.dest, rel), "rb") as handle:
                 return handle.read()
         except OSError as exc:
             raise XitrumPackageError("cannot read %s: %s" % (exc.filename, _strerror(exc))) from None
 
-    # -- apply ---------------------------------------------------------------------------------
+    def _check_readable(self):
+        """The files to copy are checked now, so that a bad one stops us before writing (root reads
+        everything, so the check is skipped there)."""
+        if os.geteuid() == 0:
+            return
+        for rel in self.to_copy:
+            src = self.sources.files[rel]
+            if not os.access(src.path, os.R_OK):
+                raise XitrumPackageError("%s: cannot read %s: permission denied" % (src.origin, src.path))
+
+    def _compare_stale(self):
+        """What dest holds and no source brings any more, and the directories to create."""
+        wanted_files = self.sources.files.keys() | self.sources.generated.keys()
+        dirs, state = self.sources.dirs, self.state
+        for rel in state.files:
+            if rel not in wanted_files:
+                self.removed.append(rel)
+                self.unlink.append(rel)
+        for rel in state.others:
+            self.unlink.append(rel)
+            if rel not in wanted_files:
+                self.removed.append(rel)
+        stale_dirs = [rel for rel in state.dirs if rel not in dirs]
+        self.removed.extend(rel + "/" for rel in stale_dirs)
+        self.rmdir = sorted(stale_dirs, key=lambda r: r.count("/"), reverse=True)
+        self.mkdir = sorted((rel for rel in dirs if rel not in state.dirs), key=lambda r: r.split("/"))
+        self.added.extend(rel + "/" for rel in self.mkdir)
 
     def hash_pending(self, workers):
         """Check mode: hash the sources that would be copied, for the predicted checksums."""
         if self.to_copy:
-            paths = [self.files[rel][0] for rel in self.to_copy]
-            self.hashes.update(zip(self.to_copy, self._read(_hash_path, paths, workers)))
+            paths = [self.sources.files[rel].path for rel in self.to_copy]
+            self.hashes.update(zip(self.to_copy, _read(sha256_file, paths, workers)))
 
     def apply(self, workers):
         """Write the changes. A new dest is built beside it and renamed into place when complete."""
+        dest = self.sources.dest
         build = None
-        step = "create %s" % self.dest
+        step = "create %s" % dest
         try:
-            if not os.path.isdir(self.dest):
-                parent, name = os.path.split(self.dest)
+            if not os.path.isdir(dest):
+                parent, name = os.path.split(dest)
                 if not os.path.isdir(parent):
                     os.makedirs(parent)
-                build = tempfile.mkdtemp(prefix=".%s." % name[:200], suffix=".xptmp", dir=parent)
+                build = tempfile.mkdtemp(prefix=".%s." % name[:200], suffix=TMP_SUFFIX, dir=parent)
                 umask = os.umask(0o022)
                 os.umask(umask)
                 os.chmod(build, 0o777 & ~umask)
-            self._apply(build or self.dest, build is None, workers)
+            self._apply(build or dest, build is None, workers)
             if build is not None:
-                step = "rename %s to %s" % (build, self.dest)
-                os.rename(build, self.dest)
+                step = "rename %s to %s" % (build, dest)
+                os.rename(build, dest)
                 build = None
         except OSError as exc:
             raise XitrumPackageError("Failed to %s: %s" % (step, _strerror(exc))) from None
@@ -948,7 +698,7 @@ class _Plan:
                 shutil.rmtree(build, ignore_errors=True)
 
     def _apply(self, dest, atomic, workers):
-        files = self.files
+        files = self.sources.files
         step = "write %s" % dest
         try:
             for rel in self.unlink:
@@ -964,167 +714,176 @@ class _Plan:
                 step = "update %s" % rel
                 src = files[rel]
                 path = os.path.join(dest, rel)
-                os.chmod(path, src[4] & 0o7777)
-                os.utime(path, ns=(src[3], src[2]))
+                os.chmod(path, src.perms)
+                os.utime(path, ns=(src.atime_ns, src.mtime_ns))
             for rel in self.write_generated:
                 step = "write %s" % rel
-                write_bytes(os.path.join(dest, rel), self.generated[rel], GENERATED_MODES[rel])
+                write_bytes(os.path.join(dest, rel), self.sources.generated[rel], SCRIPT_MODES[rel])
             step = "copy files into %s" % dest
 
             def one(rel):
                 src = files[rel]
+                target = os.path.join(dest, rel)
                 try:
-                    return copy_file(src[0], os.path.join(dest, rel), src[1], src[4] & 0o7777, src[3], src[2],
-                                     atomic)
+                    return copy_file(src.path, target, src.size, src.perms, src.atime_ns, src.mtime_ns, atomic)
                 except OSError as exc:
-                    raise XitrumPackageError("Failed to copy %s to %s: %s" % (
-                        src[0], os.path.join(dest, rel), _strerror(exc))) from None
+                    raise XitrumPackageError("Failed to copy %s to %s: %s"
+                                             % (src.path, target, _strerror(exc))) from None
 
-            self.hashes.update(zip(self.to_copy, _run_parallel(one, self.to_copy, workers)))
+            self.hashes.update(zip(self.to_copy, run_parallel(one, self.to_copy, workers)))
         except OSError as exc:
             raise XitrumPackageError("Failed to %s: %s" % (step, _strerror(exc))) from None
 
-    # -- checksums, archive, index -------------------------------------------------------------
 
-    def _entries(self):
-        """(rel, mode, sha256) of the package sorted by path (a directory before its contents), with
-        None as the sha256 of a directory."""
-        hashes = self.hashes
-        items = [(rel, src[4] & 0o7777, hashes[rel]) for rel, src in self.files.items()]
-        items.extend((rel, GENERATED_MODES[rel], hashes[rel]) for rel in self.generated)
-        items.extend((rel, 0o755, None) for rel in self.dirs)
-        items.sort(key=lambda item: item[0])
-        return items
+# ---------------------------------------------------------------------------------------------
+# 4. Checksums, archive, index, result
 
-    def package_checksum(self):
-        """sha256 over 'path NUL mode NUL sha256' lines (and 'path/ NUL dir' for directories)."""
-        lines = ["%s/\0dir\n" % rel if sha is None else "%s\0%04o\0%s\n" % (rel, mode, sha)
-                 for rel, mode, sha in self._entries()]
-        return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
-    def sync_archive(self, check_mode):
-        """Write the archive unless an identical one is there; return whether it changed."""
-        self.checksum = self.package_checksum()
-        self.archive_checksum = None
-        self.new_archive = None
-        if not self.archive:
-            return False
-        self.archive_existed = os.path.lexists(self.archive)
-        record = {"path": self.archive, "prefix": self.archive_prefix, "format": ARCHIVE_FORMAT,
-                  "package_checksum": self.checksum}
-        old = self.old_archive or {}
-        try:
-            st = os.stat(self.archive)
-        except FileNotFoundError:
-            st = None
-        except OSError as exc:
-            raise XitrumPackageError("archive '%s' cannot be read: %s" % (self.archive, _strerror(exc))) from None
-        if st is not None and all(old.get(k) == v for k, v in record.items()) \
-                and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
-            self.archive_checksum = old.get("sha256")
-            self.new_archive = old
-            return False
+def _package_items(sources, hashes):
+    """(rel, mode, sha256) of the package sorted by path (a directory before its contents), with
+    None as the sha256 of a directory."""
+    items = [(rel, src.perms, hashes[rel]) for rel, src in sources.files.items()]
+    items.extend((rel, SCRIPT_MODES[rel], hashes[rel]) for rel in sources.generated)
+    items.extend((rel, 0o755, None) for rel in sources.dirs)
+    items.sort(key=lambda item: item[0])
+    return items
 
-        entries = []
-        for rel, mode, sha in self._entries():
-            if sha is None:
-                entries.append((rel, mode, 0, None))
-            elif rel in self.generated:
-                data = self.generated[rel]
-                entries.append((rel, mode, len(data), _BytesOpener(data)))
-            else:
-                src = self.files[rel]
-                path = src[0] if check_mode else os.path.join(self.dest, rel)
-                entries.append((rel, mode, src[1], _PathOpener(path)))
-        try:
-            old_sha = _hash_path(self.archive) if st is not None else None
-        except OSError as exc:
-            raise XitrumPackageError("archive '%s' cannot be read: %s" % (self.archive, _strerror(exc))) from None
 
-        if check_mode:
-            sink = _HashSink()
-            self._archive_write(sink, entries)
-            self.archive_checksum = sink.digest.hexdigest()
-            return self.archive_checksum != old_sha
+def _package_checksum(items):
+    """sha256 over 'path NUL mode NUL sha256' lines (and 'path/ NUL dir' for directories)."""
+    lines = ["%s/\0dir\n" % rel if sha is None else "%s\0%04o\0%s\n" % (rel, mode, sha) for rel, mode, sha in items]
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
-        parent = os.path.dirname(self.archive)
-        try:
-            if not os.path.isdir(parent):
-                os.makedirs(parent)
-            tmp, fd = _open_tmp(self.archive)
-        except OSError as exc:
-            raise XitrumPackageError("Failed to create archive '%s': %s" % (self.archive, _strerror(exc))) from None
-        try:
-            try:
-                sink = _HashSink(fd)
-                self._archive_write(sink, entries)
-                os.fchmod(fd, 0o644)
-            finally:
-                os.close(fd)
-            self.archive_checksum = sink.digest.hexdigest()
-            changed = self.archive_checksum != old_sha
-            if changed:
-                os.replace(tmp, self.archive)
-                tmp = None
-        except OSError as exc:
-            raise XitrumPackageError("Failed to write archive '%s': %s" % (self.archive, _strerror(exc))) from None
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-        st = os.stat(self.archive)
-        self.new_archive = dict(record, sha256=self.archive_checksum, size=st.st_size, mtime_ns=st.st_mtime_ns)
-        return changed
 
-    def _archive_write(self, sink, entries):
-        try:
-            write_archive(sink, self.archive_prefix, entries)
-        except OSError as exc:
-            raise XitrumPackageError("Failed to write archive '%s': %s: %s"
-                                     % (self.archive, exc.filename or "", _strerror(exc))) from None
+class _Archived(NamedTuple):
+    changed: bool
+    checksum: Optional[str]  # the archive's sha256 (predicted in check mode), None without archive
+    record: Optional[dict]  # what the index keeps about it (None in check mode and without archive)
+    existed: bool
 
-    def write_index(self):
-        files = {rel: [src[1], src[2], self.hashes[rel]] for rel, src in self.files.items()}
-        index = {"version": INDEX_VERSION, "files": files}
-        archive = self.new_archive or (self.old_archive if not self.archive else None)
-        if archive:
-            index["archive"] = archive
-        old = {"version": INDEX_VERSION, "files": self.index}
-        if self.old_archive:
-            old["archive"] = self.old_archive
-        path = os.path.join(self.dest, INDEX_NAME)
-        if index == old and os.path.isfile(path):
-            return
-        data = json.dumps(index, sort_keys=True, separators=(",", ":")).encode("utf-8", "surrogateescape")
-        try:
-            write_bytes(path, data, 0o644)
-        except OSError as exc:
-            raise XitrumPackageError("Failed to write %s: %s" % (path, _strerror(exc))) from None
 
-    # -- result --------------------------------------------------------------------------------
+def _archive_entries(sources, items, check_mode):
+    """The archive's entries: the top directory archive_prefix, then the package below it (read from
+    dest, or from the sources in check mode, where dest is not written)."""
+    prefix = sources.archive_prefix
+    entries = [directory(prefix)]
+    for rel, mode, sha in items:
+        name = prefix + "/" + rel
+        if sha is None:
+            entries.append(directory(name, mode))
+        elif rel in sources.generated:
+            entries.append(file_from_bytes(name, sources.generated[rel], mode))
+        else:
+            src = sources.files[rel]
+            path = src.path if check_mode else os.path.join(sources.dest, rel)
+            entries.append(file_from_path(name, path, src.size, mode))
+    return entries
 
-    def result(self, archive_changed, want_diff):
-        result = {
-            "changed": bool(self.added or self.changed or self.removed or archive_changed),
-            "dest": self.dest,
-            "files": len(self.files) + len(self.generated),
-            "added": self.added,
-            "changed_files": self.changed,
-            "removed": self.removed,
-            "archive": self.archive,
-            "archive_checksum": self.archive_checksum,
-            "package_checksum": self.checksum,
-        }
-        if want_diff:
-            lines = ["+ %s" % rel for rel in self.added]
-            lines.extend("~ %s" % rel for rel in self.changed)
-            lines.extend("- %s" % rel for rel in self.removed)
-            lines.sort(key=lambda line: (line[2:], line[0]))
-            if archive_changed:
-                lines.append("%s archive %s" % ("~" if self.archive_existed else "+", self.archive))
-            summary = "%s: %d added, %d changed, %d removed; %d files in the package" % (
-                self.dest, len(self.added), len(self.changed), len(self.removed), result["files"])
-            result["diff"] = {"prepared": "\n".join(lines + [summary]) + "\n"}
-        return result
+
+def _sync_archive(sources, old_record, items, package_checksum, check_mode):
+    """Write the archive unless an identical one is there."""
+    path = sources.archive
+    if not path:
+        return _Archived(False, None, None, False)
+    existed = os.path.lexists(path)
+    record = {"path": path, "prefix": sources.archive_prefix, "format": ARCHIVE_FORMAT,
+              "package_checksum": package_checksum}
+    old = old_record or {}
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise XitrumPackageError("archive '%s' cannot be read: %s" % (path, _strerror(exc))) from None
+    if st is not None and all(old.get(k) == v for k, v in record.items()) \
+            and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
+        return _Archived(False, old.get("sha256"), old, existed)
+
+    entries = _archive_entries(sources, items, check_mode)
+    try:
+        old_sha = sha256_file(path) if st is not None else None
+    except OSError as exc:
+        raise XitrumPackageError("archive '%s' cannot be read: %s" % (path, _strerror(exc))) from None
+
+    if check_mode:
+        sink = HashingWriter()
+        _write_archive(path, sink, entries)
+        return _Archived(sink.hexdigest() != old_sha, sink.hexdigest(), None, existed)
+
+    parent = os.path.dirname(path)
+    try:
+        if not os.path.isdir(parent):
+            os.makedirs(parent)
+        tmp, fd = open_tmp(path)
+    except OSError as exc:
+        raise XitrumPackageError("Failed to create archive '%s': %s" % (path, _strerror(exc))) from None
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as out:
+            sink = HashingWriter(out)
+            _write_archive(path, sink, entries)
+            os.fchmod(fd, 0o644)
+        changed = sink.hexdigest() != old_sha
+        if changed:
+            os.replace(tmp, path)
+            tmp = None
+    except OSError as exc:
+        raise XitrumPackageError("Failed to write archive '%s': %s" % (path, _strerror(exc))) from None
+    finally:
+        if tmp is not None:
+            remove_quietly(tmp)
+    st = os.stat(path)
+    record.update(sha256=sink.hexdigest(), size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return _Archived(changed, sink.hexdigest(), record, existed)
+
+
+def _write_archive(path, sink, entries):
+    try:
+        write_tar_gz(sink, entries)
+    except OSError as exc:
+        raise XitrumPackageError("Failed to write archive '%s': %s: %s"
+                                 % (path, exc.filename or "", _strerror(exc))) from None
+
+
+def _write_index(sources, state, hashes, archive_record):
+    """Record the content hashes (and the archive) for the next run; unchanged, it is not rewritten."""
+    files = {rel: [src.size, src.mtime_ns, hashes[rel]] for rel, src in sources.files.items()}
+    index = {"version": INDEX_VERSION, "files": files}
+    archive = archive_record or (state.old_archive if not sources.archive else None)
+    if archive:
+        index["archive"] = archive
+    old = {"version": INDEX_VERSION, "files": state.index}
+    if state.old_archive:
+        old["archive"] = state.old_archive
+    path = os.path.join(sources.dest, INDEX_NAME)
+    if index == old and os.path.isfile(path):
+        return
+    data = json.dumps(index, sort_keys=True, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    try:
+        write_bytes(path, data, 0o644)
+    except OSError as exc:
+        raise XitrumPackageError("Failed to write %s: %s" % (path, _strerror(exc))) from None
+
+
+def _result(sources, changes, checksum, archived, want_diff):
+    result = {
+        "changed": bool(changes.added or changes.changed or changes.removed or archived.changed),
+        "dest": sources.dest,
+        "files": len(sources.files) + len(sources.generated),
+        "added": changes.added,
+        "changed_files": changes.changed,
+        "removed": changes.removed,
+        "archive": sources.archive,
+        "archive_checksum": archived.checksum,
+        "package_checksum": checksum,
+    }
+    if want_diff:
+        lines = ["+ %s" % rel for rel in changes.added]
+        lines.extend("~ %s" % rel for rel in changes.changed)
+        lines.extend("- %s" % rel for rel in changes.removed)
+        lines.sort(key=lambda line: (line[2:], line[0]))
+        if archived.changed:
+            lines.append("%s archive %s" % ("~" if archived.existed else "+", sources.archive))
+        summary = "%s: %d added, %d changed, %d removed; %d files in the package" % (
+            sources.dest, len(changes.added), len(changes.changed), len(changes.removed), result["files"])
+        result["diff"] = {"prepared": "\n".join(lines + [summary]) + "\n"}
+    return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import errno
 import gzip
-import io
+import hashlib
 import os
 import shutil
 import stat
@@ -18,8 +18,11 @@ import zlib
 
 import pytest
 
+from ansible_collections.jvmops.deploy.plugins.module_utils import _xitrum_files as files
 from ansible_collections.jvmops.deploy.plugins.module_utils import _xitrum_package as core
+from ansible_collections.jvmops.deploy.plugins.module_utils._archive import ARCHIVE_MTIME
 from ansible_collections.jvmops.deploy.plugins.module_utils._xitrum_package import XitrumPackageError, package
+from ansible_collections.jvmops.deploy.plugins.module_utils._xitrum_runner import sh_quote
 
 MAIN = "quickstart.Boot"
 OLD = 1_600_000_000_000_000_000  # a fixed source mtime (ns)
@@ -326,10 +329,10 @@ def test_threads_give_the_same_package(proj):
 
 
 def test_copy_falls_back_when_copy_file_range_is_missing(proj, monkeypatch):
-    monkeypatch.setitem(core._STATE, "copy_file_range", False)
+    monkeypatch.setitem(files._STATE, "copy_file_range", False)
     result = run(proj)
     assert (proj / "target" / "xitrum" / "lib" / "dep-b-2.0.jar").read_bytes() == b"dependency b, longer"
-    monkeypatch.setitem(core._STATE, "copy_file_range", True)
+    monkeypatch.setitem(files._STATE, "copy_file_range", True)
     shutil.rmtree(proj / "target" / "xitrum")
     assert run(proj)["package_checksum"] == result["package_checksum"]
 
@@ -338,7 +341,7 @@ def test_copy_falls_back_when_copy_file_range_fails(proj, monkeypatch):
     def refuse(*_args):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-    monkeypatch.setattr(core.os, "copy_file_range", refuse, raising=False)
+    monkeypatch.setattr(files.os, "copy_file_range", refuse, raising=False)
     result = run(proj)
     assert (proj / "target" / "xitrum" / "lib" / "dep-b-2.0.jar").read_bytes() == b"dependency b, longer"
     monkeypatch.undo()
@@ -423,13 +426,13 @@ def test_archive_is_reproducible(proj, tmp_path):
     first = run(proj, archive="target/xitrum.tar.gz")
     data = archive.read_bytes()
     assert first["archive"] == str(archive)
-    assert first["archive_checksum"] == core.hashlib.sha256(data).hexdigest()
+    assert first["archive_checksum"] == hashlib.sha256(data).hexdigest()
     assert data[:4] == b"\x1f\x8b\x08\x00"  # gzip, deflate, no flags (no file name)
     assert data[4:8] == b"\0\0\0\0"  # gzip mtime 0
     members = read_archive(archive)
     names = [m[0] for m in members]
     assert names == sorted(names) and names[0] == "xitrum"
-    assert {m[2] for m in members} == {core.ARCHIVE_MTIME}
+    assert {m[2] for m in members} == {ARCHIVE_MTIME}
     assert {(m[3], m[4], m[5], m[6]) for m in members} == {(0, 0, "", "")}
     assert ("xitrum/script/runner", 0o755) in [(m[0], m[1]) for m in members]
     assert ("xitrum/config/logback.xml", 0o600) in [(m[0], m[1]) for m in members]
@@ -494,20 +497,10 @@ def test_archive_bytes_are_those_of_the_first_writer(tmp_path):
                      copy=["doc"], jvm_options=["-Xmx1g", "-Dq=it's 100%"], archive="out/app.tar.gz",
                      archive_prefix="app-1.0")
     data = (root / "out" / "app.tar.gz").read_bytes()
-    assert core.hashlib.sha256(gzip.decompress(data)).hexdigest() == SAMPLE_TAR_SHA256
-    assert result["archive_checksum"] == core.hashlib.sha256(data).hexdigest()
+    assert hashlib.sha256(gzip.decompress(data)).hexdigest() == SAMPLE_TAR_SHA256
+    assert result["archive_checksum"] == hashlib.sha256(data).hexdigest()
     if zlib.ZLIB_RUNTIME_VERSION == SAMPLE_ZLIB:
         assert result["archive_checksum"] == SAMPLE_GZ_SHA256
-
-
-def test_write_archive_entries_are_normalised():
-    buf = io.BytesIO()
-    core.write_archive(buf, "app", [("a", 0o755, 0, None), ("a/b.txt", 0o640, 3, core._BytesOpener(b"abc"))])
-    raw = gzip.decompress(buf.getvalue())
-    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
-        info = tar.getmember("app/a/b.txt")
-        assert (info.mode, info.mtime, info.uname, info.size) == (0o640, core.ARCHIVE_MTIME, "", 3)
-        assert tar.getmember("app/a").isdir()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -608,7 +601,7 @@ def test_runner_bat_is_crlf_and_quotes_options(proj):
 
 @pytest.mark.parametrize("value", ["plain", "it's", "a b", "$HOME", "*", "'", "''x'", "back\\slash", "tab\there"])
 def test_sh_quote_round_trips(value):
-    out = subprocess.run(["sh", "-c", "printf %s " + core.sh_quote(value)], capture_output=True, text=True,
+    out = subprocess.run(["sh", "-c", "printf %s " + sh_quote(value)], capture_output=True, text=True,
                          check=True).stdout
     assert out == value
 
@@ -762,7 +755,7 @@ def test_failed_write_leaves_no_half_package(proj, monkeypatch):
     def boom(*_args, **_kw):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(core, "_copy_fd", boom)
+    monkeypatch.setattr(files, "_copy_fd", boom)
     with pytest.raises(XitrumPackageError, match="Failed to copy .* No space left on device"):
         run(proj)
     assert not (proj / "target" / "xitrum").exists()
