@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,10 @@ VENV_BIN = Path(sys.executable).parent
 PYVER = f"{sys.version_info[0]}.{sys.version_info[1]}"
 TARGET_PYVER = "3.11"  # Debian 12's python3, on the lab hosts and most managed servers
 OUT = REPO / ".build" / "results"
+
+# Each local test service keeps its start, stop and report code beside it (tests/<service>_fake/control.py).
+sys.path.insert(0, str(REPO / "tests" / "heroku_fake"))
+import control as heroku_fake  # noqa: E402 pylint: disable=wrong-import-position
 
 
 @dataclass
@@ -143,65 +146,23 @@ def stage_build(tree):
     return pytest(Result("build"), tree, ["tests/build"], "build.xml")
 
 
-def stop_heroku_fake(state_dir):
-    """Stop the local Heroku API service the integration targets started (tests/heroku_fake), if it runs."""
-    try:
-        pid = json.loads((state_dir / "server.json").read_text())["pid"]
-    except (OSError, ValueError, KeyError):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-
-
-def check_heroku_fake(state_dir, output, result):
-    """The schema statistics of the run, and no secret in any log of it."""
-    try:
-        stats = json.loads((state_dir / "stats.json").read_text())
-        api_key = json.loads((state_dir / "server.json").read_text())["api_key"]
-    except (OSError, ValueError, KeyError):
-        one(result, "integration: Heroku API service statistics (none written: did no Heroku target run?)", 1)
-        return
-    mismatches = stats.get("mismatches", [])
-    print(f"Heroku API schema: {stats.get('requests_validated', 0)} requests and {stats.get('responses_validated', 0)} "
-          f"responses validated, {len(mismatches)} mismatches, {stats.get('faults_injected', 0)} faults injected")
-    for mismatch in mismatches[:20]:
-        print(f"  mismatch: {mismatch}")
-    one(result, "integration: every Heroku API request and response matched the schema",
-        0 if not mismatches and stats.get("requests_validated", 0) > 0 else 1)
-    logs = [output]
-    for path in [state_dir / "server.log", *sorted((Path(state_dir).parent / ".tmp" / "output_dir").glob("**/*.log"))]:
-        try:
-            logs.append(path.read_text(errors="replace"))
-        except OSError:
-            pass
-    leaked = [name for name, text in (("the API key", api_key), ("a config var value", "jvmops-secret-"))
-              if any(text in log for log in logs)]
-    if leaked:
-        print(f"secrets in the test logs: {', '.join(leaked)}")
-    one(result, "integration: no Heroku API key or config var value in the test logs", 1 if leaked else 0)
-
-
 def stage_integration(tree):
     result = Result("integration")
     fake_dir = Path(tree) / "tests" / "output" / "heroku-fake"
-    stop_heroku_fake(fake_dir)
+    heroku_fake.stop(fake_dir)
     shutil.rmtree(fake_dir, ignore_errors=True)
     code, output = stream(["ansible-test", "integration", "--local", "--python", PYVER, "--color", "no",
                            "--continue-on-error"], tree)
     ran = re.findall(r"^Running (\S+) integration test (?:role|script)", output, re.M)
     parse_ansible_test("integration", ran, output, code, result)
-    stop_heroku_fake(fake_dir)
-    check_heroku_fake(fake_dir, output, result)
+    heroku_fake.stop(fake_dir)
+    # The service's statistics, and neither its API key nor a config var value in any log of the run.
+    logs = {"the integration output": output}
+    logs.update((str(path), path) for path in sorted((Path(tree) / "tests" / "output" / ".tmp" / "output_dir").glob("**/*.log")))
+    report = heroku_fake.report(fake_dir, logs)
+    print("\n".join(report.lines))
+    one(result, "integration: every Heroku API request and response matched the schema", 0 if report.schema_ok else 1)
+    one(result, "integration: no Heroku API key or config var value in the test logs", 1 if report.leaks else 0)
     return result
 
 
