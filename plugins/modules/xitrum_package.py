@@ -239,21 +239,21 @@ from ansible_collections.jvmops.deploy.plugins.module_utils._xitrum_package impo
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            project_dir=dict(type="path", required=True),
-            dest=dict(type="path", default="target/xitrum"),
-            main_jar=dict(type="path", required=True),
-            jars=dict(type="list", elements="str", default=[]),
-            classpath_file=dict(type="path"),
-            config_dir=dict(type="path", default="config"),
-            public_dir=dict(type="path", default="public"),
-            copy=dict(type="list", elements="str", default=[]),
-            main_class=dict(type="str", required=True),
-            jvm_options=dict(type="list", elements="str", default=[]),
-            archive=dict(type="path"),
-            archive_prefix=dict(type="str"),
-        ),
-        required_by=dict(archive_prefix="archive"),
+        argument_spec={
+            "project_dir": {"type": "path", "required": True},
+            "dest": {"type": "path", "default": "target/xitrum"},
+            "main_jar": {"type": "path", "required": True},
+            "jars": {"type": "list", "elements": "str", "default": []},
+            "classpath_file": {"type": "path"},
+            "config_dir": {"type": "path", "default": "config"},
+            "public_dir": {"type": "path", "default": "public"},
+            "copy": {"type": "list", "elements": "str", "default": []},
+            "main_class": {"type": "str", "required": True},
+            "jvm_options": {"type": "list", "elements": "str", "default": []},
+            "archive": {"type": "path"},
+            "archive_prefix": {"type": "str"},
+        },
+        required_by={"archive_prefix": "archive"},
         supports_check_mode=True,
     )
     try:
