@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import tarfile
 
@@ -76,3 +78,24 @@ def test_bad_sources_fail_before_any_request(invoke, no_heroku_http, tmp_path, s
     assert result.failed
     assert message in result.result["msg"]
     assert not no_heroku_http
+
+
+def test_the_checksum_of_a_source_stays_what_it_was(tmp_path):
+    """The shared archive writer, with the module's FIXED_MTIME and gzip level 9, gives the bytes of the earlier writer."""
+    src = make_source(tmp_path / "src")
+    os.symlink("Procfile", src / "Procfile.link")
+    pack_source(str(src), [".git"], str(tmp_path / "one.tar.gz"))
+    with tarfile.open(tmp_path / "one.tar.gz") as tar:
+        assert {m.mtime for m in tar.getmembers()} == {heroku_deploy.FIXED_MTIME}
+        assert tar.getmember("Procfile.link").issym()
+    raw = (tmp_path / "one.tar.gz").read_bytes()
+    # The tar stream and the gzip header of the earlier writer (the deflate bytes depend on the zlib build too).
+    assert hashlib.sha256(gzip.decompress(raw)).hexdigest() == "ae671992f7b778a0039c99c6d174d289b8fbecc49f5248afe32919b109b95838"
+    assert raw[:10] == b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # no name, mtime 0, level 9 (XFL 2)
+
+
+def test_what_cannot_be_packed_is_named_by_the_src_option(tmp_path):
+    src = make_source(tmp_path / "src")
+    os.mkfifo(src / "pipe")
+    with pytest.raises(HerokuOptionError, match=r"^src: cannot pack .*pipe: is a socket, FIFO or device file"):
+        pack_source(str(src), [], str(tmp_path / "x.tar.gz"))
