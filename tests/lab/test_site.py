@@ -172,7 +172,7 @@ def test_rolling_deploy_and_reloads_lose_no_request(lab, addresses, site_vars, t
     before = versions(fronts, tls)
     with LoadGenerator(list(fronts.values()), workers=8, rate=250, paths=("/health", "/version", "/")) as load:
         assert load.wait_for_requests(200, timeout=30), load.snapshot()
-        deploy = lab.playbook(SITE, extra_json={**site_vars, "site_app_version": "2.0.0-lab"})
+        deploy = lab.playbook(SITE, extra_json={**site_vars, "build_version": "2.0.0-lab"})
         assert deploy.rc == 0, deploy
         assert deploy.changed().get("app1") and deploy.changed().get("app2"), deploy.changed()
         after = versions(fronts, tls)
