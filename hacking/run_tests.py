@@ -12,7 +12,6 @@ after the lab stage (to look around); by default it is removed again.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil

@@ -49,11 +49,6 @@ options:
       - Fail, before changing anything, when a parameter does not exist, and fail when the kernel refuses a value.
     type: bool
     default: false
-  proc_root:
-    description:
-      - Where the kernel parameters are. Only for tests.
-    type: path
-    default: /proc/sys
 """
 
 EXAMPLES = r"""
@@ -110,6 +105,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+# Where the kernel parameters are read and written (tests point it at a directory of their own).
+PROC_ROOT = "/proc/sys"
 MISSING = "not on this kernel or in this network namespace"
 REASONS = {
     errno.EINVAL: "the kernel refused the value (Invalid argument); in a container it cannot exceed the host's value",
@@ -134,8 +131,8 @@ def normalize(value):
     return " ".join(str(value).split())
 
 
-def proc_path(proc_root, key):
-    return os.path.join(proc_root, key.replace(".", "/"))
+def proc_path(key):
+    return os.path.join(PROC_ROOT, key.replace(".", "/"))
 
 
 def read_value(path):
@@ -188,15 +185,14 @@ def recorded_skips(path):
 
 
 def apply_profile(module, wanted):
-    proc_root = module.params["proc_root"]
     recorded = recorded_skips(module.params["file"])
     applied, unchanged, skipped, values, previous = {}, [], {}, {}, {}
-    missing = [k for k in wanted if not os.path.exists(proc_path(proc_root, k))]
+    missing = [k for k in wanted if not os.path.exists(proc_path(k))]
     if missing and module.params["strict"]:
         raise SysctlProfileError(f"strict: these kernel parameters do not exist here: {', '.join(sorted(missing))}; "
                                  "nothing was changed", skipped_parameters=dict.fromkeys(missing, MISSING))
     for key in sorted(wanted):
-        path = proc_path(proc_root, key)
+        path = proc_path(key)
         if key in missing:
             skipped[key] = MISSING
             continue
@@ -296,7 +292,6 @@ def main():
             "parameters": {"type": "dict", "required": True},
             "file": {"type": "path", "default": "/etc/sysctl.d/60-jvmops.conf"},
             "strict": {"type": "bool", "default": False},
-            "proc_root": {"type": "path", "default": "/proc/sys"},
         },
         supports_check_mode=True,
     )

@@ -13,11 +13,12 @@ from ansible_collections.jvmops.deploy.plugins.modules import sysctl_profile
 
 
 @pytest.fixture(name="run")
-def run_fixture(invoke, tmp_path):
+def run_fixture(invoke, tmp_path, monkeypatch):
     proc = tmp_path / "proc"
+    monkeypatch.setattr(sysctl_profile, "PROC_ROOT", str(proc))
 
     def run(parameters, check=False, diff=False, **extra):
-        args = {"parameters": parameters, "proc_root": str(proc), "file": str(tmp_path / "60-test.conf"), **extra}
+        args = {"parameters": parameters, "file": str(tmp_path / "60-test.conf"), **extra}
         return invoke(sysctl_profile.main, args, check=check, diff=diff)
 
     def kernel(**values):
