@@ -107,14 +107,6 @@ class Source(NamedTuple):
         return self.mode & 0o7777
 
 
-class DestFile(NamedTuple):
-    """A regular file found in dest (from lstat)."""
-
-    size: int
-    mtime_ns: int
-    mode: int
-
-
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 
@@ -473,7 +465,7 @@ class _Sources:
 
 
 class _DestState:
-    """dest as it is: regular files (rel -> DestFile), directories, anything else (rel -> path), and
+    """dest as it is: regular files (rel -> os.stat_result, from lstat), directories, anything else (rel -> path), and
     what the last run's index recorded (files: rel -> [size, mtime_ns, sha256]; the archive)."""
 
     def __init__(self):
@@ -506,8 +498,7 @@ class _DestState:
                         elif entry.is_file(follow_symlinks=False):
                             if child == INDEX_NAME:
                                 continue
-                            st = entry.stat(follow_symlinks=False)
-                            files[child] = DestFile(st.st_size, st.st_mtime_ns, st.st_mode)
+                            files[child] = entry.stat(follow_symlinks=False)
                         else:
                             others[child] = entry.path
         except OSError as exc:
@@ -585,16 +576,16 @@ class _Changes:
             if cur is None:
                 (self.changed if rel in self.state.others else self.added).append(rel)
                 self.to_copy.append(rel)
-            elif cur.size == src.size and cur.mtime_ns == src.mtime_ns:
-                if (cur.mode ^ src.mode) & 0o7777:
+            elif cur.st_size == src.size and cur.st_mtime_ns == src.mtime_ns:
+                if (cur.st_mode ^ src.mode) & 0o7777:
                     self.changed.append(rel)
                     self.to_meta.append(rel)
-                known = _indexed_hash(index, rel, src.size, cur.mtime_ns)
+                known = _indexed_hash(index, rel, src.size, cur.st_mtime_ns)
                 if known:
                     hashes[rel] = known
                 else:
                     need_dest_hash.append(rel)
-            elif cur.size == src.size:
+            elif cur.st_size == src.size:
                 compare_content.append(rel)
             else:
                 self.changed.append(rel)
@@ -607,14 +598,14 @@ class _Changes:
 
         def both(rel):
             cur = dest_files[rel]
-            old = _indexed_hash(index, rel, cur.size, cur.mtime_ns) or sha256_file(os.path.join(dest, rel))
+            old = _indexed_hash(index, rel, cur.st_size, cur.st_mtime_ns) or sha256_file(os.path.join(dest, rel))
             return sha256_file(files[rel].path), old
 
         for rel, (new, old) in zip(rels, _read(both, rels, workers)):
             if new == old:
                 self.hashes[rel] = new
                 self.to_meta.append(rel)
-                if (dest_files[rel].mode ^ files[rel].mode) & 0o7777:
+                if (dest_files[rel].st_mode ^ files[rel].mode) & 0o7777:
                     self.changed.append(rel)
             else:
                 self.changed.append(rel)
@@ -627,7 +618,7 @@ class _Changes:
             if cur is None:
                 (self.changed if rel in self.state.others else self.added).append(rel)
                 self.write_generated.append(rel)
-            elif cur.size != len(data) or self._read_dest(rel) != data or cur.mode & 0o7777 != SCRIPT_MODES[rel]:
+            elif cur.st_size != len(data) or self._read_dest(rel) != data or cur.st_mode & 0o7777 != SCRIPT_MODES[rel]:
                 self.changed.append(rel)
                 self.write_generated.append(rel)
 
