@@ -285,8 +285,12 @@ class HerokuClient:
             raw = response.read()
             status = response.status
             self._note_rate_limit(response.headers)
+        try:
             document = json.loads(to_text(raw)) if raw.strip() else None
-            return status, response.headers, document
+        except ValueError:
+            raise self._error(what, status, response.headers, {"id": "invalid_response", "message": "the answer is not JSON: "
+                                                               + to_text(raw[:100], errors="surrogate_or_replace")}) from None
+        return status, response.headers, document
 
     @staticmethod
     def _read_error(exc):

@@ -317,18 +317,19 @@ def present(module, client):
     app_is_new = app is None
     if app_is_new and params["formation"] and not module.check_mode:
         raise HerokuOptionError("formation", f"app '{name}' does not exist yet, so it has no process types to scale; "
-                                "create it, deploy a build with a Procfile (jvmops.deploy.heroku_deploy), then set the formation")
+                                             "create it, deploy a build with a Procfile (jvmops.deploy.heroku_deploy), "
+                                             "then set the formation")
 
     # Read everything and decide, before any write.
     if app is not None:
         region = (app.get("region") or {}).get("name")
         if params["region"] and params["region"] not in (region, (app.get("region") or {}).get("id")):
             raise HerokuOptionError("region", f"app '{name}' is in region '{region}'; Heroku cannot move an app to "
-                                    f"'{params['region']}' (create a new app)")
+                                              f"'{params['region']}' (create a new app)")
         team = (app.get("team") or {}).get("name")
         if params["team"] and params["team"] != team:
             raise HerokuOptionError("team", f"app '{name}' belongs to {('team ' + repr(team)) if team else 'a personal account'}, "
-                                    f"not team '{params['team']}'; transfer it first")
+                                            f"not team '{params['team']}'; transfer it first")
         config, installations, formation = read_settings(client, name)
     else:
         config, installations, formation = {}, [], []

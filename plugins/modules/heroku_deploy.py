@@ -141,7 +141,7 @@ def pack_source(src, patterns, dest):
         entries = tree_entries(src, patterns)
         if not any(entry.name == "Procfile" for entry in entries):
             raise HerokuOptionError("src", f"{src} has no Procfile at its top (Heroku needs one to know what to run, "
-                                    "for example 'web: target/xitrum/script/runner <main class>')")
+                                           "for example 'web: target/xitrum/script/runner <main class>')")
         with open(dest, "wb") as out:
             write_tar_gz(out, entries, mtime=FIXED_MTIME, level=GZIP_LEVEL)
     except ArchiveError as exc:
@@ -213,7 +213,7 @@ def follow(client, app, build, deadline):
             return build, lines
         if time.monotonic() > deadline:
             raise HerokuOptionError("wait_timeout", f"build {build['id']} of app '{app}' still pending after "
-                                    f"{client.module.params['wait_timeout']} s; it goes on at Heroku")
+                                                    f"{client.module.params['wait_timeout']} s; it goes on at Heroku")
         time.sleep(POLL_INTERVAL)
 
 

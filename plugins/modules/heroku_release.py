@@ -110,10 +110,10 @@ def rollback(module, client):
         target = client.get_or_none("/apps/{app}/releases/{version}", app=app, version=version)
         if target is None:
             raise HerokuOptionError("rollback_to", f"app '{app}' has no release v{version} (the current one is "
-                                    f"v{(current or {}).get('version')})")
+                                                   f"v{(current or {}).get('version')})")
         if not (target.get("slug") or {}).get("id"):
             raise HerokuOptionError("rollback_to", f"release v{version} of app '{app}' has no slug (nothing was deployed "
-                                    "in it), so there is nothing to roll back to")
+                                                   "in it), so there is nothing to roll back to")
         result["target"] = target
         same_slug = (current.get("slug") or {}).get("id") == target["slug"]["id"]
         same_config = False

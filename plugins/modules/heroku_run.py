@@ -112,7 +112,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
-    EXIT_MARKER, HerokuModule, HerokuModuleError, log_lines, parse_exit_status, parse_log_line)
+    EXIT_MARKER, HerokuModule, HerokuModuleError, HerokuOptionError, log_lines, parse_exit_status, parse_log_line)
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 EXITED = re.compile(r"^Process exited with status (\d+)")
@@ -171,8 +171,8 @@ def run_detached(client, app, body, timeout):
         if time.monotonic() > deadline:
             break
     if status is None:
-        raise HerokuModuleError(f"wait_timeout: dyno {name} of app '{app}' did not end within {timeout} s (it may still "
-                                "run; see jvmops.deploy.heroku_logs)")
+        raise HerokuOptionError("wait_timeout", f"dyno {name} of app '{app}' did not end within {timeout} s (it may still "
+                                                "run; see jvmops.deploy.heroku_logs)")
     return dyno, status, "".join(line + "\n" for line in lines)
 
 

@@ -390,3 +390,12 @@ def test_log_lines_open_a_session_and_read_its_stream_without_the_key(http):
     assert calls[0]["url"] == "https://api.example.test/apps/my-app/log-sessions"
     assert json.loads(calls[0]["data"]) == {"lines": 5}
     assert "Authorization" not in calls[1]["headers"]
+
+
+def test_an_answer_that_is_not_json_is_an_api_error(http):
+    _calls, answers = http
+    answers.append(io.BytesIO(b"<html>proxy error</html>"))
+    answers[0].status, answers[0].headers = 200, {}
+    with pytest.raises(HerokuError) as caught:
+        client().get("/apps/{app}", app="my-app")
+    assert str(caught.value) == "Failed to read app 'my-app': invalid_response: the answer is not JSON: <html>proxy error</html> (HTTP 200)"
