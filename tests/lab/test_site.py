@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import time
@@ -293,3 +294,42 @@ def test_artifact_checksum_names_the_release(lab):
     release = hashlib.sha256(archive.read_bytes()).hexdigest()[:12]
     for host in APPS:
         assert lab.ssh(host, "readlink /opt/hello/current").stdout.strip() == f"releases/{release}"
+
+
+BUILD_PLAYBOOK = str(Path(__file__).resolve().parent / "playbooks" / "build.yml")
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hello-jvm"
+
+
+def task_result(run, task, host):
+    """The status (ok, changed, skipping ...) a build role task reported for host."""
+    found = re.search(rf"TASK \[jvmops\.deploy\.build : {re.escape(task)}\][^\n]*\n(\w+): \[{host}\]", run.output)
+    return found.group(1) if found else None
+
+
+def test_build_copies_and_builds_only_a_changed_source(lab, addresses, tmp_path):
+    running = json.loads(get(f"http://{addresses['app1']}/version")[1])["build"]
+    src = tmp_path / "hello-jvm"
+    shutil.copytree(SAMPLE, src, symlinks=True)
+    for path in src.rglob("*"):  # touched: new modification times, same content
+        os.utime(path, (time.time() + 60, time.time() + 60))
+    touched = lab.playbook(BUILD_PLAYBOOK, {"build_src": str(src)})
+    assert touched.rc == 0 and not touched.changed(), touched
+    assert task_result(touched, "Copy the source", "build1") == "skipping", touched
+    assert task_result(touched, "Build the app", "build1") == "skipping", touched
+    assert f"build_id={running} build_main_class=jvmops.hello.Main" in touched.output, touched
+
+    (src / "README.md").write_text((src / "README.md").read_text() + "\nOne more line.\n")
+    edited = lab.playbook(BUILD_PLAYBOOK, {"build_src": str(src)})
+    assert edited.rc == 0 and edited.changed().get("build1"), edited
+    assert task_result(edited, "Copy the source", "build1") == "changed", edited
+    assert task_result(edited, "Build the app", "build1") == "changed", edited
+    assert "One more line." in lab.ssh("build1", "cat /srv/build/hello-jvm/README.md").stdout
+    # The README is not part of the jar or the package: same build id, same archive.
+    assert f"build_id={running} " in edited.output, edited
+    assert task_result(edited, "Fetch the package archive to the controller", "build1") == "skipping", edited
+    again = lab.playbook(BUILD_PLAYBOOK, {"build_src": str(src)})
+    assert again.rc == 0 and not again.changed(), again
+
+    # The sample's own source again (as the other scenarios left it): copied back, nothing else differs.
+    back = lab.playbook(BUILD_PLAYBOOK)
+    assert back.rc == 0 and task_result(back, "Copy the source", "build1") == "changed", back
