@@ -9,6 +9,8 @@ class ModuleDocFragment:
 
     DOCUMENTATION = r"""
 attributes:
+  check_mode:
+    support: full
   platform:
     platforms: all
     details: The module talks to the Heroku Platform API over HTTPS, so it runs wherever the task runs, usually the controller.
@@ -56,4 +58,14 @@ notes:
   - >-
     The modules talk to the L(Heroku Platform API v3,https://devcenter.heroku.com/articles/platform-api-reference) with
     the header C(Accept: application/vnd.heroku+json; version=3); the Heroku CLI is not needed.
+"""
+
+    # The app a module works on (all but heroku_app, which names it O(name)).
+    APP = r"""
+options:
+  app:
+    description:
+      - The app's name or id.
+    type: str
+    required: true
 """

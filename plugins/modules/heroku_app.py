@@ -22,7 +22,6 @@ extends_documentation_fragment:
   - jvmops.deploy.heroku
 attributes:
   check_mode:
-    support: full
     details: On an app that does not exist yet, O(formation) cannot be checked against its process types.
   diff_mode:
     support: full
@@ -369,13 +368,7 @@ def present(module, client):
         release = None if app_is_new else current_release(client, name)
     else:
         if app is None:
-            body = {"name": name}
-            if params["region"]:
-                body["region"] = params["region"]
-            if params["stack"]:
-                body["stack"] = params["stack"]
-            if params["team"]:
-                body["team"] = params["team"]
+            body = {"name": name, **{key: params[key] for key in ("region", "stack", "team") if params[key]}}
             app = client.post("/teams/apps" if params["team"] else "/apps", body, app=name)
             changed = True
             if params["maintenance"]:

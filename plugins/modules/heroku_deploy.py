@@ -23,9 +23,9 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - jvmops.deploy.heroku
+  - jvmops.deploy.heroku.app
 attributes:
   check_mode:
-    support: full
     details: The tarball is made and its checksum compared with the released one; nothing is uploaded.
   diff_mode:
     support: full
@@ -34,11 +34,6 @@ attributes:
     support: full
     description: The source checksum decides, so the same source is not built twice.
 options:
-  app:
-    description:
-      - The app's name or id.
-    type: str
-    required: true
   src:
     description:
       - A directory to pack (on the host the task runs on, usually the controller), or an existing C(.tar.gz) or C(.tgz)

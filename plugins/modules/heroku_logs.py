@@ -19,20 +19,14 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - jvmops.deploy.heroku
+  - jvmops.deploy.heroku.app
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
   idempotent:
     support: full
     description: It only reads.
 options:
-  app:
-    description:
-      - The app's name or id.
-    type: str
-    required: true
   lines:
     description:
       - How many recent lines to ask for (1 to 1500), before O(since) is applied.
@@ -127,12 +121,9 @@ def check_options(params):
 def read(module, client):
     params = module.params
     body = {"lines": params["lines"], "tail": params["tail_seconds"] > 0}
-    if params["source"]:
-        body["source"] = params["source"]
-    if params["process_type"]:
-        body["type"] = params["process_type"]
-    if params["dyno"]:
-        body["dyno_name"] = params["dyno"]
+    # Options that filter, by the schema's names for them.
+    filters = (("source", "source"), ("process_type", "type"), ("dyno", "dyno_name"))
+    body.update({field: params[option] for option, field in filters if params[option]})
     since = parse_time(params["since"]) if params["since"] else None
     timeout = params["tail_seconds"] if params["tail_seconds"] > 0 else client.timeout
     stream = log_lines(client, params["app"], body, timeout)

@@ -19,9 +19,8 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - jvmops.deploy.heroku
+  - jvmops.deploy.heroku.app
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: The current release's version, slug and description, before and after.
@@ -29,11 +28,6 @@ attributes:
     support: full
     description: A rollback to the release that already runs changes nothing.
 options:
-  app:
-    description:
-      - The app's name or id.
-    type: str
-    required: true
   rollback_to:
     description:
       - The version of the release to go back to (the N of C(vN)). Without it the module only reads.

@@ -20,9 +20,9 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - jvmops.deploy.heroku
+  - jvmops.deploy.heroku.app
 attributes:
   check_mode:
-    support: full
     details: Nothing is started; the task reports that the command would run.
   diff_mode:
     support: none
@@ -30,11 +30,6 @@ attributes:
     support: none
     description: Every run starts a dyno.
 options:
-  app:
-    description:
-      - The app's name or id.
-    type: str
-    required: true
   command:
     description:
       - The command line, run by a shell in the dyno (as in a Procfile).
