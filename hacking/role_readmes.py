@@ -30,17 +30,32 @@ def cell(value):
     return plain(value).replace("|", "\\|")
 
 
-def render(role, spec):
-    main = spec["argument_specs"]["main"]
-    lines = [f"# jvmops.deploy.{role}", "", plain(main.get("short_description", "")), ""]
-    lines += [plain(main.get("description", "")), ""] if main.get("description") else []
-    lines += ["## Variables", "", "| Variable | Type | Default | Description |", "|---|---|---|---|"]
-    for name, option in main.get("options", {}).items():
+def variables(entry):
+    """The Markdown table of one entry point's options."""
+    lines = ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
+    for name, option in entry.get("options", {}).items():
         default = option.get("default", "(required)" if option.get("required") else "see defaults/main.yml")
         default = f"`{default}`" if not str(default).startswith(("(", "see")) else default
         kind = option.get("type", "str") + (f" of {option['elements']}" if option.get("elements") else "")
         choices = f" One of: {', '.join(map(str, option['choices']))}." if option.get("choices") else ""
         lines.append(f"| `{name}` | {kind} | {cell(default)} | {cell(option.get('description', ''))}{choices} |")
+    return lines
+
+
+def render(role, spec):
+    entries = spec["argument_specs"]
+    main = entries["main"]
+    lines = [f"# jvmops.deploy.{role}", "", plain(main.get("short_description", "")), ""]
+    lines += [plain(main.get("description", "")), ""] if main.get("description") else []
+    lines += ["## Variables", "", *variables(main)]
+    # Other entry points (include_role with tasks_from), each with its own variables.
+    for name, entry in entries.items():
+        if name == "main":
+            continue
+        lines += ["", f"## Entry point `{name}`", "", plain(entry.get("short_description", "")), ""]
+        lines += [plain(entry.get("description", "")), ""] if entry.get("description") else []
+        lines += ["```yaml", "- ansible.builtin.include_role:", f"    name: jvmops.deploy.{role}", f"    tasks_from: {name}", "```", ""]
+        lines += variables(entry) if entry.get("options") else ["It takes no variables."]
     lines += ["", "## Example", "", "```yaml", "- hosts: all", "  roles:", f"    - role: jvmops.deploy.{role}", "```", "",
               "This file is generated from `meta/argument_specs.yml` by `hacking/role_readmes.py`.", ""]
     return "\n".join(lines)
