@@ -74,7 +74,8 @@ options:
     description:
       - Reload Nginx gracefully after a change, with C(systemctl reload nginx) when systemd runs and its C(nginx)
         unit is active, else with C(nginx -s reload -c <main_config>).
-      - If the reload fails, the previous file is put back, so that a new run tries again.
+      - If the reload fails (its command cannot run, such as a missing program, or exits non-zero), the previous
+        file is put back, so that a new run tries again, and the task fails with a message that names the command.
     type: bool
     default: true
   reload_command:
@@ -191,6 +192,8 @@ def check_params(params):
     if not ADDRESS.match(params["server"]):
         raise ConfigError("server: must be the address as written after 'server' in the upstream "
                           f"(no spaces, quotes, ';', braces or '#'), got '{params['server']}'")
+    if params["reload_command"] is not None and not [arg for arg in params["reload_command"] if arg.strip()]:
+        raise ConfigError("reload_command: must be a command (a list of arguments), got an empty list")
     if not ADDRESS.match(params["upstream"]):
         raise ConfigError("upstream: must be the name as written after 'upstream' "
                           f"(no spaces, quotes, ';', braces or '#'), got '{params['upstream']}'")
@@ -219,7 +222,12 @@ def locate(data, params):
 
 
 def run_checked(module, argv, what):
-    rc, out, err = module.run_command(argv)
+    """Run argv; a command that cannot start (missing, not executable) or exits non-zero is a ConfigError
+    naming the command, so the caller can put the file back before failing."""
+    try:
+        rc, out, err = module.run_command(argv, handle_exceptions=False)
+    except OSError as exc:
+        raise ConfigError(f"{what}: {' '.join(argv)} could not run: {to_native(exc.strerror or exc)}") from exc
     if rc != 0:
         raise ConfigError(f"{what}: {' '.join(argv)} exited {rc}: {(err or out).strip()}")
 

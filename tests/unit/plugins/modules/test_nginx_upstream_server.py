@@ -223,6 +223,29 @@ def test_failed_reload_puts_the_file_back(run):
     assert run.conf.read_text() == CONFIG and not run.leftovers()
 
 
+@pytest.mark.parametrize("command, message", [
+    (["/nonexistent/reload-nginx"], "/nonexistent/reload-nginx could not run: No such file or directory"),
+    (["{tmp}/nginx.conf"], "nginx.conf could not run: Permission denied"),
+    (["/bin/sh", "-c", "exit 7"], "/bin/sh -c exit 7 exited 7"),
+])
+def test_a_reload_that_cannot_run_puts_the_file_back_and_names_the_command(run, command, message):
+    out = run("drained", reload_command=[arg.format(tmp=run.tmp) for arg in command])
+    assert out.failed and out.result["msg"].startswith("Failed to reload nginx: "), out.result
+    assert message in out.result["msg"] and "was put back as it was" in out.result["msg"]
+    assert "exception" not in out.result and "Traceback" not in out.result["msg"]
+    assert run.conf.read_text() == CONFIG and not run.leftovers()
+    assert oct(run.conf.stat().st_mode & 0o777) == "0o640"
+
+
+def test_a_missing_nginx_binary_puts_an_included_file_back(run):
+    main = run.tmp / "main.conf"
+    main.write_text("include nginx.conf;\n")
+    out = run("drained", main_config=str(main), nginx_binary=str(run.tmp / "no-nginx"))
+    assert out.failed and "no-nginx -t -q -c" in out.result["msg"] and "could not run" in out.result["msg"]
+    assert f"{run.conf} was put back as it was" in out.result["msg"]
+    assert run.conf.read_text() == CONFIG and not run.leftovers()
+
+
 def test_no_reload_when_told(run):
     (run.proc_net / "tcp").write_text(HEADER + tcp_line(SERVER_HEX))
     out = run("drained", reload=False, wait_timeout=30)
@@ -256,6 +279,8 @@ def test_default_reload_with_systemd_uses_the_unit_only_when_active(run, monkeyp
     ({"server": "bad value;"}, "server: must be the address"),
     ({"upstream": "a{"}, "upstream: must be the name"),
     ({"wait_timeout": -1}, "wait_timeout: must be 0 or more"),
+    ({"reload_command": []}, "reload_command: must be a command"),
+    ({"reload_command": [" "]}, "reload_command: must be a command"),
     ({"config": "/nonexistent/nginx.conf"}, "Failed to read config /nonexistent/nginx.conf: "),
 ])
 def test_bad_input_is_refused_before_any_change(run, args, message):
