@@ -17,6 +17,9 @@ description:
     or whose value the kernel refuses (a container cannot raise C(net.core.rmem_max) above the host's value),
     is skipped with a warning that names it; with O(strict=true) the module fails instead.
   - Skipped parameters are written to the file as comments with the reason, so the file shows what was asked.
+  - A name that is not a parameter here, a group of parameters (C(net.core), a directory under C(/proc/sys)) or a
+    write-only trigger (C(vm.compact_memory)), fails the task before anything is changed. A parameter this host does
+    not let the module read is skipped with the reason (with O(strict=true), the task fails before any change).
   - Unlike M(ansible.posix.sysctl), one task handles a whole profile and tells applicable from
     inapplicable parameters.
 extends_documentation_fragment:
@@ -42,6 +45,8 @@ options:
     description:
       - The file in C(/etc/sysctl.d/) (or elsewhere) that persists the profile. The module owns it and
         writes its whole content.
+      - It must be a regular file of UTF-8 text, or not exist yet; anything else (a directory, a device, a file
+        in another encoding) fails the task before anything is changed.
     type: path
     default: /etc/sysctl.d/60-jvmops.conf
   strict:
@@ -99,6 +104,7 @@ file:
 import errno
 import os
 import re
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -136,7 +142,7 @@ def proc_path(key):
 
 
 def read_value(path):
-    with open(path, "r", encoding="utf-8") as handle:
+    with open(path, "r", encoding="utf-8", errors="replace") as handle:
         return normalize(handle.read())
 
 
@@ -166,21 +172,74 @@ def validate(params):
         wanted[str(key)] = normalize(value)
     if not wanted:
         raise SysctlProfileError("parameters: give at least one kernel parameter")
-    directory = os.path.dirname(params["file"]) or "."
-    if not os.path.isdir(directory):
-        raise SysctlProfileError(f"file: directory {directory} does not exist")
+    problems = [problem for problem in (entry_problem(key) for key in sorted(wanted)) if problem]
+    if problems:
+        raise SysctlProfileError("parameters: " + "; ".join(problems) + "; nothing was changed")
+    check_file(params["file"])
     return wanted
+
+
+def entry_problem(key):
+    """Why key cannot be part of a profile although it exists under /proc/sys, or None."""
+    try:
+        mode = os.stat(proc_path(key)).st_mode
+    except OSError:
+        return None  # missing: skipped (or refused with strict) by the rules for missing parameters
+    if stat.S_ISDIR(mode):
+        return (f"'{key}' names a group of kernel parameters (a directory under {PROC_ROOT}), "
+                "not a parameter; give the parameters in it one by one")
+    if not stat.S_ISREG(mode):
+        return f"'{key}' is not a kernel parameter (not a file under {PROC_ROOT})"
+    if not mode & 0o444:
+        return (f"'{key}' is write-only (a trigger such as vm.compact_memory, not a setting): "
+                "it cannot be read back or persisted, so it cannot be in a profile")
+    return None
+
+
+def check_file(path):
+    """The profile file must be a regular UTF-8 file (or not exist yet) in an existing directory."""
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise SysctlProfileError(f"file: directory {directory} does not exist; nothing was changed")
+    if not os.path.exists(path):
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise SysctlProfileError(f"file: cannot read {path}: {to_native(exc.strerror or exc)}; "
+                                 "nothing was changed") from exc
+    if stat.S_ISDIR(mode):
+        raise SysctlProfileError(f"file: {path} is a directory; give the path of the file that persists the "
+                                 "profile (such as /etc/sysctl.d/60-jvmops.conf); nothing was changed")
+    if not stat.S_ISREG(mode):
+        raise SysctlProfileError(f"file: {path} is not a regular file; the module owns the file and replaces it "
+                                 "whole, so it must be a file or not exist; nothing was changed")
+    try:
+        read_text(path)
+    except OSError as exc:
+        raise SysctlProfileError(f"file: cannot read {path}: {to_native(exc.strerror or exc)}; "
+                                 "nothing was changed") from exc
+    except UnicodeDecodeError as exc:
+        raise SysctlProfileError(f"file: {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                                 f"{exc.start}), so it is not a file this module wrote; move it away or choose "
+                                 "another file; nothing was changed") from exc
+
+
+def read_text(path):
+    """The text of the profile file, empty when it does not exist."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8")
 
 
 def recorded_skips(path):
     """Parameters the persisted file records as skipped, with the value then wanted and the reason."""
     skips = {}
-    if os.path.exists(path):
-        with open(path, "r", encoding="utf-8") as handle:
-            for line in handle:
-                match = SKIPPED_LINE.match(line.rstrip("\n"))
-                if match:
-                    skips[match["key"]] = (normalize(match["value"]), match["reason"])
+    for line in read_text(path).splitlines():
+        match = SKIPPED_LINE.match(line)
+        if match:
+            skips[match["key"]] = (normalize(match["value"]), match["reason"])
     return skips
 
 
@@ -191,13 +250,21 @@ def apply_profile(module, wanted):
     if missing and module.params["strict"]:
         raise SysctlProfileError(f"strict: these kernel parameters do not exist here: {', '.join(sorted(missing))}; "
                                  "nothing was changed", skipped_parameters=dict.fromkeys(missing, MISSING))
+    # Read every live value before writing any, so that a parameter strict mode refuses changes nothing.
     for key in sorted(wanted):
-        path = proc_path(key)
         if key in missing:
             skipped[key] = MISSING
             continue
-        current = read_value(path)
-        previous[key] = current
+        try:
+            previous[key] = read_value(proc_path(key))
+        except OSError as exc:
+            skipped[key] = "cannot be read here: " + REASONS.get(exc.errno, to_native(exc.strerror or exc))
+    if skipped and module.params["strict"]:
+        raise SysctlProfileError("strict: " + "; ".join(f"{k}: {r}" for k, r in sorted(skipped.items()))
+                                 + "; nothing was changed", skipped_parameters=dict(skipped))
+    for key in sorted(previous):
+        path = proc_path(key)
+        current = previous[key]
         if current == wanted[key]:
             unchanged.append(key)
             values[key] = current
@@ -247,10 +314,7 @@ def write_file(module, path, content):
 def persist(module, wanted, skipped):
     path = module.params["file"]
     content = render_file(wanted, skipped)
-    before = ""
-    if os.path.exists(path):
-        with open(path, "r", encoding="utf-8") as handle:
-            before = handle.read()
+    before = read_text(path)
     if before == content:
         return False, before, content
     if not module.check_mode:

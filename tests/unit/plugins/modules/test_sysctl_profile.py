@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import os
 
 import pytest
 
@@ -188,3 +189,90 @@ def test_the_temporary_file_is_removed_when_the_move_fails(run, tmp_path, monkey
     run.kernel(net__core__somaxconn="128")
     assert run({"net.core.somaxconn": 1024}).failed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proc"], "neither the file nor a temporary file"
+
+
+def assert_refused_before_any_change(run, out, *words):
+    assert out.failed, out.result
+    for word in words:
+        assert word in out.result["msg"], out.result["msg"]
+    assert "nothing was changed" in out.result["msg"]
+    assert "exception" not in out.result and "Traceback" not in out.result["msg"]
+    assert read(run, "net.core.somaxconn") == "128", "no live value was changed"
+
+
+@pytest.mark.parametrize("check", [False, True])
+@pytest.mark.parametrize("key, kind, rule", [
+    ("net.core", "directory", "names a group of kernel parameters"),
+    ("net", "directory", "names a group of kernel parameters"),
+    ("vm.compact_memory", "write-only", "is write-only"),
+    ("vm.drop_caches", "write-only", "is write-only"),
+    ("net.core.fifo", "fifo", "is not a kernel parameter"),
+])
+def test_an_entry_that_is_not_a_settable_parameter_is_refused_before_any_change(run, check, key, kind, rule):
+    run.kernel(net__core__somaxconn="128", vm__compact_memory="", vm__drop_caches="")
+    for name in ("compact_memory", "drop_caches"):
+        (run.proc / "vm" / name).chmod(0o200)
+    os.mkfifo(run.proc / "net" / "core" / "fifo")
+    for strict in (False, True):
+        out = run({"net.core.somaxconn": 1024, key: 1}, check=check, strict=strict)
+        assert_refused_before_any_change(run, out, f"parameters: '{key}' {rule}")
+        assert not run.file.exists()
+
+
+def test_every_entry_problem_is_named_in_one_message(run):
+    run.kernel(net__core__somaxconn="128", vm__compact_memory="")
+    (run.proc / "vm" / "compact_memory").chmod(0o200)
+    out = run({"net.core.somaxconn": 1024, "net.core": 1, "vm.compact_memory": 1})
+    assert_refused_before_any_change(run, out, "'net.core' names a group", "'vm.compact_memory' is write-only")
+
+
+def unreadable(monkeypatch, key):
+    real = sysctl_profile.read_value
+
+    def read_value(path):
+        if path == sysctl_profile.proc_path(key):
+            raise OSError(errno.EACCES, "Permission denied", path)
+        return real(path)
+
+    monkeypatch.setattr(sysctl_profile, "read_value", read_value)
+
+
+def test_a_parameter_that_cannot_be_read_is_skipped_with_the_reason(run, monkeypatch):
+    run.kernel(net__core__somaxconn="128", net__core__rmem_max="4194304")
+    unreadable(monkeypatch, "net.core.rmem_max")
+    result = run({"net.core.somaxconn": 1024, "net.core.rmem_max": 1}).result
+    assert result["skipped_parameters"] == {"net.core.rmem_max": "cannot be read here: " + sysctl_profile.REASONS[errno.EACCES]}
+    assert result["applied"] == {"net.core.somaxconn": "1024"}
+    assert "# net.core.rmem_max = 1  (skipped: cannot be read here" in run.file.read_text()
+
+
+def test_strict_refuses_a_parameter_that_cannot_be_read_before_any_change(run, monkeypatch):
+    run.kernel(net__core__somaxconn="128", net__core__rmem_max="4194304")
+    unreadable(monkeypatch, "net.core.rmem_max")
+    out = run({"net.core.somaxconn": 1024, "net.core.rmem_max": 1}, strict=True)
+    assert_refused_before_any_change(run, out, "strict: net.core.rmem_max: cannot be read here")
+    assert not run.file.exists()
+
+
+@pytest.mark.parametrize("check", [False, True])
+@pytest.mark.parametrize("make, rule", [
+    (lambda path: path.mkdir(), "is a directory"),
+    (lambda path: (path.parent / "dir").mkdir() or path.symlink_to(path.parent / "dir"), "is a directory"),
+    (os.mkfifo, "is not a regular file"),
+    (lambda path: path.write_bytes(b"net.core.somaxconn = 1024 \xff\xfe\n"), "is not UTF-8 text (byte 0xff at offset 26)"),
+    (lambda path: path.write_bytes(b"\xe9t\xe9\n"), "is not UTF-8 text (byte 0xe9 at offset 0)"),
+])
+def test_a_profile_file_that_is_not_a_utf8_file_is_refused_before_any_change(run, check, make, rule):
+    run.kernel(net__core__somaxconn="128")
+    make(run.file)
+    kind = os.lstat(run.file).st_mode
+    out = run({"net.core.somaxconn": 1024}, check=check)
+    assert_refused_before_any_change(run, out, f"file: {run.file} {rule}")
+    assert os.lstat(run.file).st_mode == kind
+
+
+def test_a_dangling_link_as_profile_file_is_replaced_as_before(run, tmp_path):
+    run.kernel(net__core__somaxconn="128")
+    run.file.symlink_to(tmp_path / "gone")
+    out = run({"net.core.somaxconn": 1024})
+    assert not out.failed and "net.core.somaxconn = 1024" in run.file.read_text()
