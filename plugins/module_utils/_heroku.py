@@ -17,13 +17,16 @@ parameter the name (see call_words).
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import random
 import re
 import socket
 import ssl
 import string
 import time
+import unicodedata
 import urllib.error
 from urllib.parse import quote, urlsplit
 
@@ -35,6 +38,10 @@ DEFAULT_API_URL = "https://api.heroku.com"
 ACCEPT = "application/vnd.heroku+json; version=3"
 USER_AGENT = "jvmops.deploy-heroku/1"
 MAX_DELAY = 60.0
+# A list is read in at most this many pages; a server that keeps answering 206 is an error, not a hang.
+MAX_PAGES = 1000
+# A refused connection is retried at most this often (the service is down or the URL is wrong).
+REFUSED_RETRIES = 2
 LOW_RATE_LIMIT = 20
 # Appended to one-off commands, as the Heroku CLI does, so the exit status comes back with the output.
 EXIT_MARKER = "\uFFFF heroku-command-exit-status:"
@@ -42,6 +49,8 @@ EXIT_STATUS = re.compile("\uFFFF heroku-command-exit-status: ?(\\d+)")
 # Heroku's rules for app names (the schema's app name pattern) and process types.
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 PROCESS_TYPE = re.compile(r"^[-\w]{1,128}$")
+# The other form of an app's identity (the schema's app id, format uuid).
+APP_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SECRET_MASK = "********"
 # A log line as Logplex writes it: 2026-11-22T14:20:11.123456+00:00 heroku[run.1234]: Process exited with status 3
 LOG_LINE = re.compile(r"^(\S+) ([a-z]+)\[([^\]]+)\]: ?(.*)$")
@@ -61,6 +70,16 @@ NOUNS = {
     "log-sessions": ("log session", "log sessions"),
     "releases": ("release", "releases"),
     "sources": ("source upload", "source uploads"),
+}
+# The calls that answer with a list (the schema's targetSchema type array); every other call answers with an object.
+LIST_CALLS = {
+    ("GET", "/apps"),
+    ("GET", "/apps/{app}/buildpack-installations"),
+    ("PUT", "/apps/{app}/buildpack-installations"),
+    ("GET", "/apps/{app}/builds"),
+    ("GET", "/apps/{app}/formation"),
+    ("PATCH", "/apps/{app}/formation"),
+    ("GET", "/apps/{app}/releases"),
 }
 # ... except for these calls, whose (verb, resource) say better what they do (None: the derived words).
 SPECIAL_WORDS = {
@@ -83,6 +102,8 @@ def heroku_argument_spec():
         "timeout": {"type": "int", "default": 30},
         "retries": {"type": "int", "default": 5},
         "retry_delay": {"type": "float", "default": 2.0},
+        "total_timeout": {"type": "int", "default": 300},
+        "allow_http": {"type": "bool", "default": False},
     }
 
 
@@ -153,22 +174,119 @@ def call_words(method, template):
     return special_verb or verb, special_resource or resource
 
 
+def key_problem(key):
+    """The rule an API key breaks (never the key itself), or None."""
+    for char in key:
+        if ord(char) > 255:
+            return "api_key: must be Latin-1 text (an API key is ASCII); it holds a character beyond that"
+        if char.isspace() or unicodedata.category(char).startswith("C"):
+            return ("api_key: must not hold spaces, line breaks or control characters inside it "
+                    "(surrounding white space is removed)")
+    return None
+
+
+def url_problem(url, allow_http):
+    """The rule api_url breaks, or None: https (http only with allow_http), a host, nothing but the root path."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return f"api_url: '{url}' is not a URL (give one such as {DEFAULT_API_URL})"
+    if parts.scheme == "http" and not allow_http:
+        return f"api_url: '{url}' is plain http, which would send the API key unencrypted; use https, or set allow_http"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return f"api_url: must be an http(s) URL (https unless allow_http) such as {DEFAULT_API_URL}, got '{url}'"
+    if "@" in parts.netloc:
+        return "api_url: must not hold a user name or password (the API key is given by api_key)"
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return f"api_url: must not hold a query or fragment, got '{url}'"
+    if parts.path not in ("", "/"):
+        return f"api_url: must be the API root without a path (such as {DEFAULT_API_URL}), got '{url}'"
+    if port == 0:
+        return f"api_url: port 0 cannot be reached, got '{url}'"
+    return None
+
+
 def check_connection_options(params):
     """Messages naming the option and the rule, for connection options that cannot work."""
     problems = []
-    if not params.get("api_key"):
+    key = (params.get("api_key") or "").strip()
+    if not key:
         problems.append("api_key: no API key; set api_key or the HEROKU_API_KEY environment variable")
+    elif key_problem(key):
+        problems.append(key_problem(key))
     url = params.get("api_url") or DEFAULT_API_URL
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        problems.append(f"api_url: must be an http(s) URL such as {DEFAULT_API_URL}, got '{url}'")
+    problem = url_problem(url, params.get("allow_http"))
+    if problem:
+        problems.append(problem)
+    ca_path = params.get("ca_path")
+    if ca_path and not os.path.isfile(ca_path):
+        state = "is a directory" if os.path.isdir(ca_path) else "does not exist"
+        problems.append(f"ca_path: must be a PEM file of certificate authorities; {ca_path} {state}")
     if params.get("timeout") is not None and params["timeout"] <= 0:
         problems.append(f"timeout: must be more than 0 seconds, got {params['timeout']}")
     if params.get("retries") is not None and params["retries"] < 0:
         problems.append(f"retries: must be 0 or more, got {params['retries']}")
     if params.get("retry_delay") is not None and params["retry_delay"] < 0:
         problems.append(f"retry_delay: must be 0 or more seconds, got {params['retry_delay']}")
+    if params.get("total_timeout") is not None and params["total_timeout"] <= 0:
+        problems.append(f"total_timeout: must be more than 0 seconds, got {params['total_timeout']}")
     return problems
+
+
+def app_problem(app, option="app"):
+    """The rule an app name or id breaks (the schema's app identity), or None."""
+    if APP_NAME.match(app) or APP_ID.match(app):
+        return None
+    return (f"{option}: '{app}' is neither a Heroku app name (3-30 characters: lower-case letters, digits and dashes, "
+            "starting with a letter and not ending with a dash) nor an app id (a UUID)")
+
+
+def is_certificate_error(exc):
+    """An untrusted or mismatched certificate: retrying cannot help."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return True
+    return "CERTIFICATE_VERIFY_FAILED" in to_text(reason) or "hostname" in to_text(reason).lower() and \
+        isinstance(reason, (ssl.SSLError, ssl.CertificateError))
+
+
+def describe(exc):
+    """A short text for a network error or an HTTP error (no header values)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if is_certificate_error(exc):
+        return f"the server's certificate is not trusted ({to_text(getattr(exc, 'reason', exc))}); set ca_path, or fix api_url"
+    if isinstance(exc, socket.timeout) or isinstance(getattr(exc, "reason", None), socket.timeout):
+        return "no answer within the timeout"
+    return to_text(getattr(exc, "reason", exc))
+
+
+def json_kind(value):
+    """The JSON name of a decoded value's type, with an article."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return "a " + ("boolean" if isinstance(value, bool) else "number")
+
+
+def is_refused(exc):
+    return isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
+
+
+def origin(url):
+    """scheme://host[:port] of a URL, without user info, path or query."""
+    try:
+        parts = urlsplit(to_text(url))
+        host = parts.hostname or "?"
+        return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return "an invalid URL"
 
 
 class HerokuClient:
@@ -186,46 +304,72 @@ class HerokuClient:
         problems = check_connection_options(params)
         if problems:
             raise HerokuModuleError("; ".join(problems))
-        self.api_key = params["api_key"]
+        # Surrounding white space (a key pasted from a file with its newline) is removed; inner white space and
+        # control characters are refused by check_connection_options, before any request.
+        self.api_key = params["api_key"].strip()
         self.api_url = (params.get("api_url") or DEFAULT_API_URL).rstrip("/")
         self.validate_certs = params["validate_certs"]
         self.ca_path = params.get("ca_path")
         self.timeout = params["timeout"]
         self.retries = params["retries"]
         self.retry_delay = params["retry_delay"]
+        self.total_timeout = params.get("total_timeout") or 300
+        self.deadline = None
         self.sleep = sleep
         self.rate_limit_remaining = None
         self.retried = 0
 
     # -- HTTP --------------------------------------------------------------------------------------------
 
-    def _open(self, method, url, data=None, headers=None, timeout=None):
-        return open_url(url, data=data, headers=headers or {}, method=method, timeout=timeout or self.timeout,
+    def _open(self, method, url, data=None, headers=None, timeout=None, follow_redirects="safe"):
+        timeout = timeout or self.timeout
+        if self.deadline is not None:
+            timeout = max(0.1, min(timeout, self.deadline - time.monotonic()))
+        return open_url(url, data=data, headers=headers or {}, method=method, timeout=timeout,
                         validate_certs=self.validate_certs, ca_path=self.ca_path, http_agent=USER_AGENT,
-                        follow_redirects="safe", use_netrc=False)
+                        follow_redirects=follow_redirects, use_netrc=False)
 
     def _delay(self, attempt, retry_after=None):
         if retry_after is not None:
             return min(MAX_DELAY, retry_after)
         return min(MAX_DELAY, self.retry_delay * (2 ** attempt)) * random.uniform(0.75, 1.0)
 
-    def with_retries(self, send, retryable):
+    def with_retries(self, send, retryable, what=None):
         """send() until it returns, retrying up to the retries option with backoff and jitter.
 
         retryable(exc) for an exception of NETWORK_ERRORS (an HTTPError is one): (retry it?, the Retry-After
-        seconds or None). An exception it refuses, or the last one when the retries run out, is raised.
+        seconds or None). An exception it refuses, or the last one when the retries run out, is raised; so is a
+        certificate error at once, and a refused connection after REFUSED_RETRIES retries. All tries and waits
+        end within total_timeout seconds: a wait that would pass it raises HerokuError (what words it) instead.
         """
-        attempt = 0
-        while True:
-            try:
-                return send()
-            except NETWORK_ERRORS as exc:
-                retry, retry_after = retryable(exc)
-                if not retry or attempt >= self.retries:
-                    raise
-                self.sleep(self._delay(attempt, retry_after))
-                attempt += 1
-                self.retried += 1
+        attempt = refused = 0
+        start = time.monotonic()
+        outer = self.deadline is None
+        if outer:
+            self.deadline = start + self.total_timeout
+        try:
+            while True:
+                try:
+                    return send()
+                except NETWORK_ERRORS as exc:
+                    retry, retry_after = retryable(exc)
+                    refused += is_refused(exc)
+                    if not retry or attempt >= self.retries or is_certificate_error(exc) or refused > REFUSED_RETRIES:
+                        raise
+                    delay = self._delay(attempt, retry_after)
+                    if time.monotonic() + delay >= self.deadline:
+                        waited = time.monotonic() - start
+                        ask = f"a retry in {delay:g} s" if retry_after is None else f"Retry-After {retry_after:g} s"
+                        raise HerokuError(f"{failure(what)}: timeout: gave up after {waited:.0f} s and {attempt + 1} "
+                                          f"tries ({describe(exc)}); {ask} would pass total_timeout "
+                                          f"({self.total_timeout} s)", status=getattr(exc, "code", None),
+                                          error_id="timeout") from None
+                    self.sleep(delay)
+                    attempt += 1
+                    self.retried += 1
+        finally:
+            if outer:
+                self.deadline = None
 
     @staticmethod
     def _retryable(method, status):
@@ -260,10 +404,14 @@ class HerokuClient:
 
         def send():
             try:
-                return self._open(method, url, data=data, headers=headers)
+                return self._open(method, url, data=data, headers=headers, follow_redirects="none")
             except urllib.error.HTTPError as exc:
                 self._note_rate_limit(exc.headers)
                 raise
+            except (ValueError, UnicodeError):
+                # http.client quotes the offending header value (the key, a Range) in its message: never show it.
+                raise self._error(what, None, {}, {"id": "invalid_request", "message": "a request header value is not "
+                                                   "valid HTTP (not shown, it may be secret); check api_key"}) from None
 
         def retryable(exc):
             if isinstance(exc, urllib.error.HTTPError):
@@ -274,23 +422,46 @@ class HerokuClient:
         if self.rate_limit_remaining is not None and self.rate_limit_remaining < LOW_RATE_LIMIT:
             self.sleep(self.retry_delay)
         try:
-            response = self.with_retries(send, retryable)
+            response = self.with_retries(send, retryable, what)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                raise self._error(what, exc.code, exc.headers, {
+                    "id": "redirect", "message": f"the API at {origin(self.api_url)} redirects to "
+                    f"{origin(exc.headers.get('Location') or exc.url)}; redirects are not followed, so that the API key "
+                    "goes nowhere else (set api_url to the address that answers)"}) from None
             raise self._error(what, exc.code, exc.headers, self._read_error(exc)) from None
         except NETWORK_ERRORS as exc:
-            reason = getattr(exc, "reason", exc)
             raise self._error(what, None, {}, {"id": "connection_error",
-                                               "message": f"cannot reach {self.api_url}: {to_text(reason)}"}) from None
-        with response:
-            raw = response.read()
-            status = response.status
-            self._note_rate_limit(response.headers)
+                                               "message": f"cannot reach {self.api_url}: {describe(exc)}"}) from None
         try:
-            document = json.loads(to_text(raw)) if raw.strip() else None
-        except ValueError:
-            raise self._error(what, status, response.headers, {"id": "invalid_response", "message": "the answer is not JSON: "
-                                                               + to_text(raw[:100], errors="surrogate_or_replace")}) from None
-        return status, response.headers, document
+            with response:
+                raw = response.read()
+                status = response.status
+                self._note_rate_limit(response.headers)
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._error(what, None, {}, {"id": "invalid_response", "message": "the answer was cut off: "
+                                               + describe(exc)}) from None
+        return status, response.headers, self._document(what, status, response.headers, raw, (method, template))
+
+    def _document(self, what, status, headers, raw, call):
+        """The decoded answer, checked to be the object or list (of objects) the call answers with."""
+        expected = "a list" if call in LIST_CALLS else "an object"
+        text = raw.decode("utf-8", errors="replace")
+        if not text.strip():
+            problem = f"the answer is empty; {expected} was expected"
+        else:
+            try:
+                document = json.loads(text)
+            except ValueError:
+                problem = "the answer is not JSON: " + text[:100]
+            else:
+                if call in LIST_CALLS and isinstance(document, list) and all(isinstance(i, dict) for i in document):
+                    return document
+                if call not in LIST_CALLS and isinstance(document, dict):
+                    return document
+                problem = f"the answer is {json_kind(document)} where {expected}" + (
+                    " of objects" if call in LIST_CALLS else "") + " was expected"
+        raise self._error(what, status, headers, {"id": "invalid_response", "message": problem})
 
     @staticmethod
     def _read_error(exc):
@@ -364,15 +535,20 @@ class HerokuClient:
             raise
 
     def list(self, template, range_header=None, **params):
-        """Every item of a list, following Next-Range."""
+        """Every item of a list, following Next-Range (at most MAX_PAGES pages, each Range a new one)."""
         items = []
-        while True:
+        what = call_words("GET", template) + (params.get("app", ""),)
+        for _page in range(MAX_PAGES):
             status, headers, page = self.request("GET", template, range_header=range_header, **params)
-            items.extend(page or [])
+            items.extend(page)
             next_range = headers.get("Next-Range")
             if status != 206 or not next_range:
                 return items
+            if next_range == range_header:
+                raise self._error(what, status, headers, {"id": "invalid_response", "message": "the API answers the "
+                                                          "same Next-Range again; the list would never end"})
             range_header = next_range
+        raise self._error(what, None, {}, {"id": "invalid_response", "message": f"the list goes on past {MAX_PAGES} pages"})
 
     # -- URLs the API hands out: no API key goes there; what = (verb, resource, name) words their errors --
 
@@ -386,7 +562,7 @@ class HerokuClient:
             return isinstance(exc, urllib.error.HTTPError) and exc.code in (500, 502, 503, 504), None
 
         try:
-            self.with_retries(send, retryable)
+            self.with_retries(send, retryable, what)
         except urllib.error.HTTPError as exc:
             raise self._error(what, exc.code, exc.headers, {"id": "upload_failed",
                                                             "message": to_text(exc.read()[:300]) or exc.reason}) from None
@@ -413,7 +589,7 @@ class HerokuClient:
                     return
                 if not line:
                     return
-                yield to_text(line, errors="surrogate_or_replace").rstrip("\r\n")
+                yield line.decode("utf-8", errors="replace").rstrip("\r\n")
 
     def ssl_context(self):
         return make_context(cafile=self.ca_path, validate_certs=self.validate_certs)
@@ -436,10 +612,14 @@ class HerokuClient:
                 while True:
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise HerokuError(f"{failure(what)}: no end of output after {timeout} s "
-                                          "(raise timeout, or run detached with attach=false)")
+                        raise HerokuError(f"{failure(what)}: timed out after {timeout} s with no end of output "
+                                          "(raise wait_timeout, or run detached with attach=false)")
                     conn.settimeout(left)
-                    data = conn.recv(65536)
+                    try:
+                        data = conn.recv(65536)
+                    except socket.timeout:
+                        raise HerokuError(f"{failure(what)}: timed out after {timeout} s with no end of output "
+                                          "(raise wait_timeout, or run detached with attach=false)") from None
                     if not data:
                         break
                     chunks.append(data)
@@ -468,7 +648,10 @@ class HerokuModule(AnsibleModule):
         spec = heroku_argument_spec()
         spec.update(argument_spec)
         super().__init__(argument_spec=spec, **kwargs)
-        problems = list(check_options(self.params)) if check_options else []
+        problems = []
+        if isinstance(self.params.get("app"), str) and app_problem(self.params["app"]):
+            problems.append(app_problem(self.params["app"]))
+        problems.extend(check_options(self.params) if check_options else [])
         problems.extend(check_connection_options(self.params))
         if problems:
             self.fail_json(msg="; ".join(problems))
