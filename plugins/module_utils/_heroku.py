@@ -65,6 +65,7 @@ NOUNS = {
     "buildpack-installations": ("buildpacks", "buildpacks"),
     "builds": ("build", "builds"),
     "config-vars": ("config vars", "config vars"),
+    "dyno-sizes": ("dyno size", "dyno sizes"),
     "dynos": ("dyno", "dynos"),
     "formation": ("formation", "formation"),
     "log-sessions": ("log session", "log sessions"),
@@ -199,9 +200,9 @@ def url_problem(url, allow_http):
     if "@" in parts.netloc:
         return "api_url: must not hold a user name or password (the API key is given by api_key)"
     if parts.query or parts.fragment or "?" in url or "#" in url:
-        return f"api_url: must not hold a query or fragment, got '{url}'"
+        return f"api_url: must not hold a query or fragment (not shown), got '{origin(url)}/...'"
     if parts.path not in ("", "/"):
-        return f"api_url: must be the API root without a path (such as {DEFAULT_API_URL}), got '{url}'"
+        return f"api_url: must be the API root without a path (such as {DEFAULT_API_URL}), got '{origin(url)}/...'"
     if port == 0:
         return f"api_url: port 0 cannot be reached, got '{url}'"
     return None
@@ -240,6 +241,22 @@ def app_problem(app, option="app"):
         return None
     return (f"{option}: '{app}' is neither a Heroku app name (3-30 characters: lower-case letters, digits and dashes, "
             "starting with a letter and not ending with a dash) nor an app id (a UUID)")
+
+
+def buildpack_problem(option, value):
+    """The rule a buildpack (a registry name such as heroku/jvm, a urn:buildpack: name, or a URL) breaks, or None."""
+    if not value or not value.strip():
+        return f"{option}: must not be empty"
+    if value != value.strip() or any(char.isspace() for char in value):
+        return f"{option}: '{value}' must not hold white space"
+    if "://" in value:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+            return f"{option}: '{value}' is not an http(s) URL of a buildpack"
+    return None
 
 
 def is_certificate_error(exc):
@@ -680,6 +697,13 @@ def releases(client, app, limit=0):
     if limit:
         return client.request("GET", template, range_header=f"version ..; order=desc, max={limit}", app=app)[2] or []
     return sorted(client.list(template, app=app), key=lambda r: r["version"], reverse=True)
+
+
+def check_dyno_size(client, size, option):
+    """Raise HerokuOptionError naming option when the API knows no dyno size of that name (in check mode too)."""
+    if client.get_or_none("/dyno-sizes/{size}", size=size) is None:
+        raise HerokuOptionError(option, f"'{size}' is not a Heroku dyno size (such as basic, standard-1X, standard-2X, "
+                                        "performance-M; see GET /dyno-sizes)")
 
 
 def current_release(client, app):

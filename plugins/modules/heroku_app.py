@@ -73,7 +73,7 @@ options:
     default: false
   buildpacks:
     description:
-      - The app's buildpacks, in order, by name (V(heroku/jvm)) or URL. An empty list removes them all.
+      - The app's buildpacks, in order, by name (V(heroku/jvm)) or C(http(s)) URL. An empty list removes them all.
     type: list
     elements: str
   formation:
@@ -88,10 +88,12 @@ options:
         type: str
         required: true
       quantity:
-        description: How many dynos (0 stops them).
+        description: How many dynos (0 stops them), at most 100 (at most 1 of size V(eco)).
         type: int
       size:
-        description: The dyno size, such as V(basic), V(standard-1X) or V(performance-M).
+        description:
+          - The dyno size, such as V(basic), V(standard-1X) or V(performance-M).
+          - A size to change to is looked up in the API's dyno sizes first, in check mode too.
         type: str
   maintenance:
     description:
@@ -166,9 +168,12 @@ release:
 import re
 
 from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
-    APP_NAME, PROCESS_TYPE, SECRET_MASK, HerokuModule, HerokuOptionError, current_release, redact)
+    APP_NAME, PROCESS_TYPE, SECRET_MASK, HerokuModule, HerokuOptionError, buildpack_problem, check_dyno_size, current_release,
+    redact)
 
 CONFIG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Heroku's limits on a process type: at most 100 dynos (the default account limit), one of size eco.
+MAX_QUANTITY = 100
 
 
 def check_options(params):
@@ -196,11 +201,16 @@ def check_options(params):
         seen.add(ptype)
         if entry["quantity"] is not None and entry["quantity"] < 0:
             problems.append(f"formation[{index}].quantity: must be 0 or more, got {entry['quantity']}")
+        elif entry["quantity"] is not None and entry["quantity"] > MAX_QUANTITY:
+            problems.append(f"formation[{index}].quantity: must be at most {MAX_QUANTITY} (Heroku's limit per process "
+                            f"type), got {entry['quantity']}")
+        if entry["size"] is not None and not entry["size"].strip():
+            problems.append(f"formation[{index}].size: must not be empty")
         if entry["quantity"] is None and entry["size"] is None:
             problems.append(f"formation[{index}]: give quantity, size or both for '{ptype}'")
     for index, pack in enumerate(params["buildpacks"] or []):
-        if not pack or not pack.strip():
-            problems.append(f"buildpacks[{index}]: must not be empty")
+        if buildpack_problem(f"buildpacks[{index}]", pack):
+            problems.append(buildpack_problem(f"buildpacks[{index}]", pack))
     if params["state"] == "absent":
         given = [opt for opt in ("region", "stack", "team", "config_vars", "buildpacks", "formation", "maintenance")
                  if params[opt] is not None]
@@ -263,6 +273,10 @@ def formation_updates(formation, params, app_name, app_is_new):
             declared = ", ".join(sorted(by_type)) or "none: deploy a build with a Procfile first"
             raise HerokuOptionError(f"formation[{index}].type", f"app '{app_name}' has no process type '{entry['type']}' "
                                     f"in its current release (it has: {declared})")
+        quantity = entry["quantity"] if entry["quantity"] is not None else current.get("quantity") or 0
+        if (entry["size"] or formation_size(current)).lower() == "eco" and quantity > 1:
+            raise HerokuOptionError(f"formation[{index}].quantity", f"at most 1 dyno of size eco per process type, got "
+                                                                    f"{quantity} for '{entry['type']}'")
         update = {}
         if entry["quantity"] is not None and entry["quantity"] != current.get("quantity"):
             update["quantity"] = entry["quantity"]
@@ -336,6 +350,10 @@ def present(module, client):
     changes = config_changes(config, params)
     set_packs = params["buildpacks"] is not None and not packs_match(installations, params["buildpacks"])
     updates = formation_updates(formation, params, name, app_is_new)
+    resized = {update["type"] for update in updates if "dyno_size" in update}
+    for index, entry in enumerate(params["formation"] or []):
+        if entry["type"] in resized:
+            check_dyno_size(client, entry["size"], f"formation[{index}].size")
     app_patch = {}
     if app is not None:
         if params["maintenance"] is not None and params["maintenance"] != app.get("maintenance"):

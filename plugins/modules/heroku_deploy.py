@@ -120,7 +120,7 @@ import time
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.jvmops.deploy.plugins.module_utils._archive import ArchiveError, sha256_file, tree_entries, write_tar_gz
 from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
-    HerokuError, HerokuModule, HerokuModuleError, HerokuOptionError, current_release)
+    HerokuError, HerokuModule, HerokuModuleError, HerokuOptionError, buildpack_problem, current_release)
 
 # Entry times in the tarball: any fixed time gives a stable checksum; this one (2026-01-01T00:00:00Z), with
 # gzip level 9, keeps the checksums of the sources deployed before the shared archive writer.
@@ -128,6 +128,8 @@ FIXED_MTIME = 1767225600
 GZIP_LEVEL = 9
 POLL_INTERVAL = 2.0
 OUTPUT_TAIL = 15
+# How many of the newest builds are searched for the one the current release runs.
+BUILDS_LOOKED_AT = 100
 
 
 def pack_source(src, patterns, dest):
@@ -178,7 +180,11 @@ def released_build(client, app, release):
     slug = ((release or {}).get("slug") or {}).get("id")
     if not slug:
         return None
-    for build in reversed(client.list("/apps/{app}/builds", app=app)):
+    # The newest builds only (the current release's build is among them unless it was rolled back to long ago, and
+    # then a build runs, as it would for a release of unknown source): reading all of them slows as history grows.
+    newest = client.request("GET", "/apps/{app}/builds", range_header=f"started_at ..; order=desc, max={BUILDS_LOOKED_AT}",
+                            app=app)[2]
+    for build in newest:
         if build.get("status") == "succeeded" and (build.get("slug") or {}).get("id") == slug:
             return build
     return None
@@ -263,6 +269,9 @@ def check_options(params):
         problems.append(f"wait_timeout: must be more than 0 seconds, got {params['wait_timeout']}")
     if params["version"] is not None and not params["version"].strip():
         problems.append("version: must not be empty")
+    for index, pack in enumerate(params["buildpacks"] or []):
+        if buildpack_problem(f"buildpacks[{index}]", pack):
+            problems.append(buildpack_problem(f"buildpacks[{index}]", pack))
     return problems
 
 

@@ -43,10 +43,12 @@ options:
   size:
     description:
       - The dyno size, such as V(basic) or V(standard-2X); by default the app's default size.
+      - It is looked up in the API's dyno sizes first, in check mode too, so an unknown size fails before any dyno
+        starts.
     type: str
   time_to_live:
     description:
-      - Seconds after which Heroku stops the dyno, whatever it is doing.
+      - Seconds after which Heroku stops the dyno, whatever it is doing; at most V(86400) (24 hours).
     type: int
   env:
     description:
@@ -105,10 +107,12 @@ dyno:
 import re
 import time
 
-from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.jvmops.deploy.plugins.module_utils._heroku import (
-    EXIT_MARKER, HerokuModule, HerokuModuleError, HerokuOptionError, log_lines, parse_exit_status, parse_log_line)
+    EXIT_MARKER, HerokuModule, HerokuModuleError, HerokuOptionError, check_dyno_size, log_lines, parse_exit_status,
+    parse_log_line)
 
+# The schema's dyno time_to_live: "max 86400 seconds (24 hours)".
+MAX_TIME_TO_LIVE = 86400
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 EXITED = re.compile(r"^Process exited with status (\d+)")
 ENDED = re.compile(r"^State changed from \S+ to (complete|crashed)")
@@ -120,6 +124,10 @@ def check_options(params):
         problems.append("command: must not be empty")
     if params["time_to_live"] is not None and params["time_to_live"] <= 0:
         problems.append(f"time_to_live: must be more than 0 seconds, got {params['time_to_live']}")
+    elif params["time_to_live"] is not None and params["time_to_live"] > MAX_TIME_TO_LIVE:
+        problems.append(f"time_to_live: must be at most {MAX_TIME_TO_LIVE} seconds (24 hours), got {params['time_to_live']}")
+    if params["size"] is not None and not params["size"].strip():
+        problems.append("size: must not be empty")
     if params["wait_timeout"] <= 0:
         problems.append(f"wait_timeout: must be more than 0 seconds, got {params['wait_timeout']}")
     for key, value in (params["env"] or {}).items():
@@ -130,16 +138,25 @@ def check_options(params):
     return problems
 
 
+def with_exit_marker(command):
+    """The command line that prints EXIT_MARKER and the command's exit status after it.
+
+    The command runs in a subshell on lines of its own, so that a comment or a trailing & in it does not swallow the
+    marker, and exit (or exec) ends the subshell, not the line that reports its status.
+    """
+    return f'(\n{command}\n)\necho "{EXIT_MARKER} $?"'
+
+
 def run_attached(client, app, body, timeout):
     command = body["command"]
-    body = dict(body, attach=True, command=command + f'; echo "{EXIT_MARKER} $?"')
+    body = dict(body, attach=True, command=with_exit_marker(command))
     dyno = client.post("/apps/{app}/dynos", body, app=app)
     if not dyno.get("attach_url"):
         raise HerokuModuleError(f"Failed to attach to one-off dyno of app '{app}': the API gave no attach_url")
     raw = client.rendezvous(dyno["attach_url"], timeout, what=("attach to", "one-off dyno of app", app))
     # The marker (with its U+FFFF, which XML-based job logs cannot hold) is ours: report the command as given.
     dyno = dict(dyno, command=command)
-    output = to_text(raw, errors="surrogate_or_replace").replace("\r\n", "\n")
+    output = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
     output, status = parse_exit_status(output)
     if status is None:
         raise HerokuModuleError(f"Failed to run command on app '{app}': dyno {dyno.get('name')} ended without reporting "
@@ -173,6 +190,8 @@ def run_detached(client, app, body, timeout):
 
 def run(module, client):
     params = module.params
+    if params["size"]:
+        check_dyno_size(client, params["size"], "size")
     if module.check_mode:
         return True, {"msg": f"would run '{params['command']}' in a one-off dyno of app '{params['app']}'"}
     body = {"command": params["command"], "type": "run"}

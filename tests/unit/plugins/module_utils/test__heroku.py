@@ -246,6 +246,7 @@ CALLS = [
     ("POST", "/sources", "Failed to create source upload for app 'my-app'"),
     ("POST", "/apps/{app}/dynos", "Failed to start one-off dyno of app 'my-app'"),
     ("POST", "/apps/{app}/log-sessions", "Failed to open log session of app 'my-app'"),
+    ("GET", "/dyno-sizes/{size}", "Failed to read dyno size 'my-app'"),
 ]
 PLUGINS = pathlib.Path(__file__).resolve().parents[4] / "plugins"
 
@@ -260,7 +261,7 @@ def test_every_call_words_its_errors(http, method, template, start):
     assert str(caught.value) == f"{start}: invalid_params: Bad thing (HTTP 422)"
     assert calls[0]["method"] == method
     assert calls[0]["url"] == "https://api.example.test" + template.replace("{app}", "my-app").replace("{version}", "v%201") \
-        .replace("{release}", "v%201").replace("{build}", "v%201")
+        .replace("{release}", "v%201").replace("{build}", "v%201").replace("{size}", "v%201")
 
 
 def test_every_path_in_the_modules_has_its_wording_checked():
@@ -269,7 +270,7 @@ def test_every_path_in_the_modules_has_its_wording_checked():
     used = set()
     for source in sources:
         code = source.read_text().split('RETURN = r"""', 1)[-1]  # the code, not the documentation
-        used.update(re.findall(r'"(/(?:apps|teams|sources)[^"\s]*)"', code))
+        used.update(re.findall(r'"(/(?:apps|teams|sources|dyno-sizes)[^"\s]*)"', code))
     assert used, "no path templates found"
     assert used <= {template for _method, template, _start in CALLS}, used - {template for _m, template, _s in CALLS}
 

@@ -192,7 +192,7 @@ def test_api_urls_that_would_mislead_are_refused(invoke, no_heroku_http, url, al
     result = invoke(heroku_app.main, {"name": "app-one", "api_key": KEY, "api_url": url, "allow_http": allow})
     assert result.failed
     assert message in result.result["msg"], result.result["msg"]
-    assert "pw" not in result.result["msg"] or "user:pw" not in result.result["msg"]
+    assert "pw" not in result.result["msg"] and "x=1" not in result.result["msg"] and "top" not in result.result["msg"]
     assert not no_heroku_http
 
 
@@ -409,3 +409,151 @@ def test_a_socket_in_the_source_is_a_clean_message(invoke, tmp_path, no_heroku_h
     assert result.result["msg"].startswith("src: cannot pack ")
     assert "Traceback" not in result.result["msg"]
     assert not no_heroku_http
+
+
+# -- check mode predicts what the service would refuse ---------------------------------------------------------------
+
+@pytest.mark.parametrize("main, args, message", [
+    (heroku_app.main, {"name": "app-one", "formation": [{"type": "web", "quantity": 10 ** 9}]},
+     "formation[0].quantity: must be at most 100"),
+    (heroku_app.main, {"name": "app-one", "formation": [{"type": "web", "size": " "}]}, "formation[0].size: must not be empty"),
+    (heroku_app.main, {"name": "app-one", "buildpacks": ["heroku/jvm", ""]}, "buildpacks[1]: must not be empty"),
+    (heroku_app.main, {"name": "app-one", "buildpacks": ["ftp://packs.example.test/jvm.tgz"]},
+     "buildpacks[0]: 'ftp://packs.example.test/jvm.tgz' is not an http(s) URL"),
+    (heroku_app.main, {"name": "app-one", "buildpacks": ["https://"]}, "buildpacks[0]: 'https://' is not an http(s) URL"),
+    (heroku_app.main, {"name": "app-one", "buildpacks": ["heroku/ jvm"]}, "buildpacks[0]: 'heroku/ jvm' must not hold white space"),
+    (heroku_deploy.main, {"app": "app-one", "src": "/nonexistent", "buildpacks": [""]}, "buildpacks[0]: must not be empty"),
+    (heroku_run.main, {"app": "app-one", "command": "true", "time_to_live": 86401}, "time_to_live: must be at most 86400"),
+    (heroku_run.main, {"app": "app-one", "command": "true", "size": ""}, "size: must not be empty"),
+])
+@pytest.mark.parametrize("check", [True, False])
+def test_values_the_api_refuses_are_refused_in_check_mode_too(invoke, no_heroku_http, main, args, message, check):
+    result = invoke(main, {"api_key": KEY, "api_url": "https://api.example.test", **args}, check=check)
+    assert result.failed
+    assert message in result.result["msg"], result.result["msg"]
+    assert not no_heroku_http
+
+
+def fake_app(formation_size="Eco", quantity=1):
+    """A small Heroku: app-one with a web formation; dyno sizes basic and standard-1X (and eco)."""
+    sizes = {"eco": "Eco", "basic": "Basic", "standard-1x": "Standard-1X"}
+
+    def answer(handler):
+        path = handler.path
+        if path.startswith("/dyno-sizes/"):
+            name = sizes.get(path.rsplit("/", 1)[1].lower())
+            if name is None:
+                return 404, {}, b'{"id": "not_found", "message": "Couldn\'t find that dyno size."}'
+            return 200, {}, json.dumps({"name": name}).encode()
+        if path == "/apps/app-one":
+            return 200, {}, json.dumps(APP).encode()
+        if path.endswith("/config-vars"):
+            return 200, {}, b"{}"
+        if path.endswith("/buildpack-installations"):
+            return 200, {}, b"[]"
+        if path.endswith("/formation"):
+            return 200, {}, json.dumps([{"type": "web", "quantity": quantity, "dyno_size": {"name": formation_size}}]).encode()
+        if path.endswith("/releases"):
+            return 200, {}, b"[]"
+        return 404, {}, b'{"id": "not_found", "message": "no"}'
+    return answer
+
+
+@pytest.mark.parametrize("check", [True, False])
+@pytest.mark.parametrize("entry, message", [
+    ({"type": "web", "size": "huge-9X"}, "formation[0].size: 'huge-9X' is not a Heroku dyno size"),
+    ({"type": "web", "quantity": 3}, "formation[0].quantity: at most 1 dyno of size eco per process type, got 3"),
+    ({"type": "web", "quantity": 2, "size": "eco"}, "formation[0].quantity: at most 1 dyno of size eco"),
+])
+def test_formation_is_checked_against_the_service_in_check_mode_too(invoke, serve, check, entry, message):
+    api = serve(fake_app())
+    failed(invoke, heroku_app.main, {"name": "app-one", "api_url": api.url, "formation": [entry]}, message)
+    assert not api.writes
+
+
+def test_a_known_size_still_scales_in_check_mode(invoke, serve):
+    api = serve(fake_app())
+    result = invoke(heroku_app.main, {"name": "app-one", "api_url": api.url, "api_key": KEY, **FAST,
+                                      "formation": [{"type": "web", "quantity": 2, "size": "basic"}]}, check=True)
+    assert not result.failed, result.result
+    assert result.result["changed"] is True
+    assert "/dyno-sizes/basic" in [r["path"] for r in api.requests]
+    assert not api.writes
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_heroku_run_checks_the_size_before_starting_a_dyno(invoke, serve, check):
+    api = serve(fake_app())
+    failed(invoke, heroku_run.main, {"app": "app-one", "api_url": api.url, "command": "true", "size": "huge-9X"},
+           "size: 'huge-9X' is not a Heroku dyno size")
+    assert not api.writes
+
+
+# -- heroku_run: exit status, output, time ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command, output, status", [
+    ("echo hi", "hi\n", 0),
+    ("echo hi # a comment", "hi\n", 0),
+    ("exit 3", "", 3),
+    ("echo one; exit 4", "one\n", 4),
+    ("sleep 0 &", "", 0),
+    ("false", "", 1),
+    ("echo a\necho b", "a\nb\n", 0),
+    ("echo 'a;b' && (exit 2)", "a;b\n", 2),
+    ("exec sh -c 'exit 5'", "", 5),
+])
+def test_the_exit_marker_survives_comments_background_and_exit(command, output, status):
+    wrapped = heroku_run.with_exit_marker(command)
+    done = subprocess.run(["bash", "-c", wrapped], capture_output=True, check=False, timeout=10)
+    assert _heroku.parse_exit_status(done.stdout.decode()) == (output, status)
+
+
+def test_heroku_run_returns_bytes_that_are_not_utf8_as_text(invoke, monkeypatch, serve):
+    api = serve(json_answer(201, {"name": "run.1", "attach_url": "rendezvous://127.0.0.1:1/secret"}))
+    monkeypatch.setattr(_heroku.HerokuClient, "rendezvous",
+                        lambda *_a, **_kw: b"caf\xe9 \xff\xfe ok\n\xef\xbf\xbf heroku-command-exit-status: 0\n")
+    result = run(invoke, heroku_run.main, {"app": "app-one", "api_url": api.url, "command": "cat latin1.txt"})
+    assert not result.failed, result.result
+    assert result.result["stdout"] == "caf\ufffd \ufffd\ufffd ok\n"
+    json.dumps(result.result)
+
+
+def test_heroku_run_says_it_timed_out(invoke, monkeypatch, serve, tls):
+    context, cert = tls
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def rendezvous():
+        conn, _addr = listener.accept()
+        with context.wrap_socket(conn, server_side=True) as tls_conn:
+            tls_conn.recv(100)
+            tls_conn.sendall(b"rendezvous\r\nstarted\n")
+            stop.wait(10)
+
+    thread = threading.Thread(target=rendezvous, daemon=True)
+    thread.start()
+    api = serve(json_answer(201, {"name": "run.1", "attach_url": f"rendezvous://127.0.0.1:{port}/secret"}))
+    monkeypatch.setattr(_heroku.HerokuClient, "ssl_context", lambda self: ssl._create_unverified_context())
+    try:
+        failed(invoke, heroku_run.main, {"app": "app-one", "api_url": api.url, "command": "sleep 60", "wait_timeout": 1},
+               "timed out after 1 s", "wait_timeout", bound=5)
+    finally:
+        stop.set()
+        listener.close()
+    assert cert
+
+
+def test_heroku_deploy_reads_the_newest_builds_only(monkeypatch):
+    asked = []
+
+    class Client:
+        def request(self, method, template, range_header=None, **params):
+            asked.append((method, template, range_header, params))
+            return 206, {}, [{"status": "succeeded", "slug": {"id": "s2"}, "id": "b2"},
+                             {"status": "succeeded", "slug": {"id": "s1"}, "id": "b1"}]
+
+    assert heroku_deploy.released_build(Client(), "app-one", {"slug": {"id": "s1"}})["id"] == "b1"
+    assert asked == [("GET", "/apps/{app}/builds", f"started_at ..; order=desc, max={heroku_deploy.BUILDS_LOOKED_AT}",
+                      {"app": "app-one"})]
+    assert heroku_deploy.released_build(Client(), "app-one", {"slug": {"id": "s9"}}) is None
