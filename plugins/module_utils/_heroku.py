@@ -82,6 +82,19 @@ LIST_CALLS = {
     ("PATCH", "/apps/{app}/formation"),
     ("GET", "/apps/{app}/releases"),
 }
+# The fields the modules rely on, per call (of each item for a list; a.b for b inside a), checked like the shape.
+FIELDS = {
+    ("GET", "/apps/{app}/formation"): ("type",),
+    ("PATCH", "/apps/{app}/formation"): ("type",),
+    ("GET", "/apps/{app}/releases"): ("version",),
+    ("GET", "/apps/{app}/releases/{version}"): ("id", "version"),
+    ("POST", "/apps/{app}/releases"): ("id", "version"),
+    ("POST", "/apps/{app}/builds"): ("id",),
+    ("GET", "/apps/{app}/builds/{build}"): ("id",),
+    ("POST", "/sources"): ("source_blob.put_url", "source_blob.get_url"),
+    ("POST", "/apps/{app}/dynos"): ("name",),
+    ("POST", "/apps/{app}/log-sessions"): ("logplex_url",),
+}
 # ... except for these calls, whose (verb, resource) say better what they do (None: the derived words).
 SPECIAL_WORDS = {
     ("PATCH", "/apps/{app}/config-vars"): ("set", None),
@@ -279,6 +292,18 @@ def describe(exc):
     return to_text(getattr(exc, "reason", exc))
 
 
+def missing_field(items, fields):
+    """The first of fields (a.b: b inside a) some item lacks (or has as null), or None."""
+    for item in items:
+        for field in fields:
+            value = item
+            for part in field.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                return field
+    return None
+
+
 def json_kind(value):
     """The JSON name of a decoded value's type, with an article."""
     if isinstance(value, dict):
@@ -472,12 +497,15 @@ class HerokuClient:
             except ValueError:
                 problem = "the answer is not JSON: " + text[:100]
             else:
-                if call in LIST_CALLS and isinstance(document, list) and all(isinstance(i, dict) for i in document):
-                    return document
-                if call not in LIST_CALLS and isinstance(document, dict):
-                    return document
-                problem = f"the answer is {json_kind(document)} where {expected}" + (
-                    " of objects" if call in LIST_CALLS else "") + " was expected"
+                items = document if call in LIST_CALLS and isinstance(document, list) else [document]
+                if all(isinstance(i, dict) for i in items) and isinstance(document, list) == (call in LIST_CALLS):
+                    missing = missing_field(items, FIELDS.get(call, ()))
+                    if not missing:
+                        return document
+                    problem = f"the answer has no {missing}"
+                else:
+                    problem = f"the answer is {json_kind(document)} where {expected}" + (
+                        " of objects" if call in LIST_CALLS else "") + " was expected"
         raise self._error(what, status, headers, {"id": "invalid_response", "message": problem})
 
     @staticmethod

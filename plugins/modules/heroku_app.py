@@ -305,7 +305,7 @@ def diff_view(app, config, changed_keys, show, buildpacks, formation):
     else:
         shown = {key: SECRET_MASK + (" (changed)" if key in changed_keys else "") for key in config}
     return {
-        "name": app["name"],
+        "name": app.get("name"),
         "region": (app.get("region") or {}).get("name"),
         "stack": (app.get("build_stack") or app.get("stack") or {}).get("name"),
         "maintenance": app.get("maintenance"),

@@ -557,3 +557,42 @@ def test_heroku_deploy_reads_the_newest_builds_only(monkeypatch):
     assert asked == [("GET", "/apps/{app}/builds", f"started_at ..; order=desc, max={heroku_deploy.BUILDS_LOOKED_AT}",
                       {"app": "app-one"})]
     assert heroku_deploy.released_build(Client(), "app-one", {"slug": {"id": "s9"}}) is None
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"name": "run.1"}, "the answer has no logplex_url"),
+    ({"logplex_url": None}, "the answer has no logplex_url"),
+])
+def test_a_log_session_without_its_url(invoke, serve, body, message):
+    api = serve(json_answer(201, body))
+    failed(invoke, heroku_logs.main, {**RELEASE, "api_url": api.url},
+           "Failed to open log session of app 'app-one': invalid_response: ", message)
+
+
+def test_a_release_list_without_versions(invoke, serve):
+    def answer(handler):
+        if handler.path == "/apps/app-one":
+            return 200, {}, json.dumps(APP).encode()
+        return 200, {}, b'[{"version": 2}, {"description": "no version"}]'
+
+    api = serve(answer)
+    failed(invoke, heroku_release.main, {**RELEASE, "api_url": api.url}, "Failed to read releases of app 'app-one': "
+           "invalid_response: the answer has no version")
+
+
+def test_a_source_upload_without_urls(invoke, serve, tmp_path):
+    (tmp_path / "Procfile").write_text("web: true\n")
+
+    def answer(handler):
+        if handler.path == "/apps/app-one":
+            return 200, {}, json.dumps(APP).encode()
+        if handler.path.endswith("/releases") or handler.path.endswith("/builds"):
+            return 200, {}, b"[]"
+        if handler.path == "/sources":
+            return 201, {}, b'{"source_blob": {"get_url": "https://blobs.example.test/g"}}'
+        return 404, {}, b'{"id": "not_found", "message": "no"}'
+
+    api = serve(answer)
+    failed(invoke, heroku_deploy.main, {"app": "app-one", "src": str(tmp_path), "api_url": api.url},
+           "Failed to create source upload for app 'app-one': invalid_response: the answer has no source_blob.put_url")
+    assert [r["path"] for r in api.writes] == ["/sources"]
