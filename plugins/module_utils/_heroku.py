@@ -237,6 +237,11 @@ def check_connection_options(params):
     if ca_path and not os.path.isfile(ca_path):
         state = "is a directory" if os.path.isdir(ca_path) else "does not exist"
         problems.append(f"ca_path: must be a PEM file of certificate authorities; {ca_path} {state}")
+    elif ca_path:
+        try:
+            ssl.create_default_context(cafile=ca_path)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            problems.append(f"ca_path: {ca_path} is not a PEM file of certificate authorities ({to_text(exc)})")
     if params.get("timeout") is not None and params["timeout"] <= 0:
         problems.append(f"timeout: must be more than 0 seconds, got {params['timeout']}")
     if params.get("retries") is not None and params["retries"] < 0:

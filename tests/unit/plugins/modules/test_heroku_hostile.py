@@ -218,6 +218,7 @@ def test_http_works_when_allowed(invoke, serve):
     (heroku_run.main, {"app": "app-one%2F..", "command": "true"}, "app: 'app-one%2F..'"),
     (heroku_release.main, {"app": "app-one", "ca_path": "/nonexistent/ca.pem"}, "ca_path: must be a PEM file"),
     (heroku_release.main, {"app": "app-one", "ca_path": "/"}, "/ is a directory"),
+    (heroku_release.main, {"app": "app-one", "ca_path": __file__}, "is not a PEM file of certificate authorities"),
     (heroku_release.main, {"app": "app-one", "total_timeout": 0}, "total_timeout: must be more than 0 seconds"),
 ])
 def test_options_the_service_would_refuse(invoke, no_heroku_http, main, args, message):
