@@ -171,9 +171,8 @@ GOOD = [
     case("nginx", {}, case_id="nginx-defaults"),
     case("nginx", {"nginx_http_port": 8080, "nginx_https_port": 8443, "nginx_tls_certificate": LAB_TLS,
                    "nginx_tls_key": LAB_TLS}, case_id="nginx-lab"),
-    case("nginx", {"nginx_upstreams": [{"name": "app", "servers": [{"address": "unix:/run/app.sock"},
-                                                                    {"address": "10.0.0.2:8000", "options": "backup"}],
-                                        "keepalive": 0}],
+    case("nginx", {"nginx_upstreams": [{"name": "app", "keepalive": 0, "servers": [
+                       {"address": "unix:/run/app.sock"}, {"address": "10.0.0.2:8000", "options": "backup"}]}],
                    "nginx_servers": [{"name": "app", "listen": ["[::]:80", "127.0.0.1:8080"], "upstream": "app",
                                       "locations": [{"path": "/", "options": ["proxy_buffering off;"]}]}]},
          case_id="nginx-servers-and-addresses"),
@@ -283,7 +282,7 @@ def test_valid_input_gets_through_validation(runs, request, role, variables, wor
     del variables, words, task, real_python
     report, proc = runs[request.node.callspec.id]
     assert report is not None, proc.stdout[-3000:] + proc.stderr[-3000:]
-    names = [name for name, _ in task_results(report)]
+    names = [task_name for task_name, _result in task_results(report)]
     assert any(name.startswith(SPEC_TASK) for name in names), names
     assert CHECK_TASKS[role] in names, names
     name, result = first_failure(report)
