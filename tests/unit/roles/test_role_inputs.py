@@ -44,6 +44,7 @@ BASE = {
     "port_forward": {"port_forward_interface": "eth0"},
 }
 LAB_TLS = "-----BEGIN X-----\nAAAA\n-----END X-----\n"
+NGINX_SERVERS = [{"address": "unix:/run/app.sock"}, {"address": "10.0.0.2:8000", "options": "backup"}]
 
 
 def case(role, variables, *words, task=None, real_python=False, case_id=None):
@@ -171,8 +172,7 @@ GOOD = [
     case("nginx", {}, case_id="nginx-defaults"),
     case("nginx", {"nginx_http_port": 8080, "nginx_https_port": 8443, "nginx_tls_certificate": LAB_TLS,
                    "nginx_tls_key": LAB_TLS}, case_id="nginx-lab"),
-    case("nginx", {"nginx_upstreams": [{"name": "app", "keepalive": 0, "servers": [
-                       {"address": "unix:/run/app.sock"}, {"address": "10.0.0.2:8000", "options": "backup"}]}],
+    case("nginx", {"nginx_upstreams": [{"name": "app", "keepalive": 0, "servers": NGINX_SERVERS}],
                    "nginx_servers": [{"name": "app", "listen": ["[::]:80", "127.0.0.1:8080"], "upstream": "app",
                                       "locations": [{"path": "/", "options": ["proxy_buffering off;"]}]}]},
          case_id="nginx-servers-and-addresses"),
