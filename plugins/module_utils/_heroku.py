@@ -282,8 +282,9 @@ def is_certificate_error(exc):
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, ssl.SSLCertVerificationError):
         return True
-    return "CERTIFICATE_VERIFY_FAILED" in to_text(reason) or "hostname" in to_text(reason).lower() and \
-        isinstance(reason, (ssl.SSLError, ssl.CertificateError))
+    if "CERTIFICATE_VERIFY_FAILED" in to_text(reason):
+        return True
+    return isinstance(reason, (ssl.SSLError, ssl.CertificateError)) and "hostname" in to_text(reason).lower()
 
 
 def describe(exc):
@@ -345,10 +346,11 @@ class HerokuClient:
     to name the app in the message.
     """
 
-    def __init__(self, module, sleep=time.sleep):
+    def __init__(self, module, sleep=time.sleep, checked=False):
         self.module = module
         params = module.params
-        problems = check_connection_options(params)
+        # HerokuModule has checked the options already (with the module's own, in one message).
+        problems = [] if checked else check_connection_options(params)
         if problems:
             raise HerokuModuleError("; ".join(problems))
         # Surrounding white space (a key pasted from a file with its newline) is removed; inner white space and
@@ -705,7 +707,7 @@ class HerokuModule(AnsibleModule):
         problems.extend(check_connection_options(self.params))
         if problems:
             self.fail_json(msg="; ".join(problems))
-        self.client = HerokuClient(self)
+        self.client = HerokuClient(self, checked=True)
 
     def run(self, work):
         """exit_json(changed=changed, **result) for (changed, result) = work(module, client).
