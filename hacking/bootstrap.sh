@@ -15,7 +15,7 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 # the shell linter that ansible-test sanity runs, a JDK for the sample app's tests, rsync for benchmarks.
 # openssl for the lab's self-signed certificates, nginx (never started) for the nginx_upstream_server target.
 DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client openssl git ca-certificates shellcheck
-  openjdk-17-jdk-headless rsync nginx)
+  openjdk-17-jdk-headless rsync nginx libjakarta-servlet-api-java)
 
 system() {
   [ "$(uname -s)" = Linux ] || die "this needs Linux (the lab boots systemd-nspawn containers); found $(uname -s)"
