@@ -18,3 +18,12 @@ fi
 # sits below the project's ignored .build directory.
 git -C "$dest" init -q
 git -C "$dest" add -A
+# The collections the modules import from (amazon.aws), beside jvmops/deploy: ansible-test's import and
+# validate-modules tests look for them in the same ansible_collections directory. Taken from the `ansible`
+# package in .venv, which bundles them.
+bundled=$(.venv/bin/python -c 'import ansible_collections, os; print(ansible_collections.__path__[0])' 2>/dev/null || true)
+if [ -n "$bundled" ] && [ -d "$bundled/amazon/aws" ]; then
+  mkdir -p "$dest/../../amazon"
+  rm -rf "$dest/../../amazon/aws"
+  ln -s "$bundled/amazon/aws" "$dest/../../amazon/aws"
+fi

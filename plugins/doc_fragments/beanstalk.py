@@ -18,7 +18,7 @@ attributes:
       credentials, region and O(endpoint_url) are those of every amazon.aws module; C(module_defaults) for
       C(group/amazon.aws.aws) or C(group/jvmops.deploy.beanstalk) set them once per play.
 notes:
-  - In AWX or Automation Controller the built-in Amazon Web Services credential works unchanged: it sets
+  - In AWX or Automation Controller the built-in Amazon Web Services credential works unchanged. It sets
     E(AWS_ACCESS_KEY_ID), E(AWS_SECRET_ACCESS_KEY) and E(AWS_SESSION_TOKEN), which the module reads.
 requirements:
   - boto3 >= 1.35.0
