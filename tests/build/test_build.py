@@ -171,13 +171,19 @@ def test_tarball_installs_with_its_dependencies_from_local_tarballs_and_runs(ins
     ini = tmp_path / "probe.ini"
     playbook.write_text(yaml.safe_dump([{
         "name": "Use the collection and what it depends on", "hosts": "localhost", "connection": "local",
-        "gather_facts": False,
+        "gather_facts": False, "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
         "tasks": [
             {"name": "A dependency's module", "community.general.ini_file": {"path": str(ini), "section": "probe",
                                                                              "option": "from", "value": "dependency",
                                                                              "mode": "0600"}},
             {"name": "The collection's filter", "ansible.builtin.debug": {
                 "msg": "{{ {'localhost': {'rc': 0, 'stdout': 'x'}} | jvmops.deploy.command_report | length }}"}},
+            # A module on amazon.aws's module_utils, from the installed dependency: it gets as far as its own check.
+            {"name": "A module that imports amazon.aws", "jvmops.deploy.beanstalk_deploy": {
+                "application": "probe", "artifact": str(ini), "bucket": "test_2", "region": "us-east-1"},
+             "register": "bad_bucket", "ignore_errors": True},
+            {"name": "It reached its input check", "ansible.builtin.assert": {
+                "that": ["bad_bucket.msg is search(\"bucket: 'test_2' must not contain '_'\")"]}},
         ]}]))
     out = run([BIN / "ansible-playbook", "-i", "localhost,", playbook], core_only["work"], env)
     assert "failed=0" in out
