@@ -314,3 +314,40 @@ def error_events(events):
 def is_missing(e, *codes):
     """True when e is a ClientError with one of the given error codes (a missing resource)."""
     return isinstance(e, ClientError) and e.response.get("Error", {}).get("Code") in codes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Added for beanstalk_info and beanstalk_swap.
+
+
+def application_result(application):
+    """An application as the modules return it: snake_case keys, dates as ISO 8601 text."""
+    return version_result(application)
+
+
+def cname_problem(value):
+    """The rule that a CNAME breaks, or None. value is a full CNAME (<prefix>.<region>.elasticbeanstalk.com) or a
+    prefix: the prefix follows the cname_prefix rule, the other labels those of DNS."""
+    labels = value.split(".")
+    if not all(labels):
+        return "must not begin or end with a dot or contain two adjacent dots"
+    problem = NAME_RULES["cname_prefix"](labels[0])
+    if problem:
+        return problem if len(labels) == 1 else f"has the prefix '{labels[0]}', which {problem}"
+    for label in labels[1:]:
+        problem = _dns_label_problem(label, 1, 63)
+        if problem:
+            return f"has the label '{label}', which {problem}"
+    if len(value) > 253:
+        return f"must be at most 253 characters long (got {len(value)})"
+    return None
+
+
+def cname_matches(cname, env_cname):
+    """True when an environment's CNAME is cname, compared case-insensitively: the whole name when cname has a
+    dot, else only the environment CNAME's first label (its prefix)."""
+    if not env_cname:
+        return False
+    if "." in cname:
+        return env_cname.rstrip(".").lower() == cname.lower()
+    return env_cname.split(".")[0].lower() == cname.lower()
