@@ -28,11 +28,15 @@ import org.xml.sax.SAXException;
 
 /**
  * The settings, from {@code application.properties} and {@code logback.xml} on the class path, then the
- * environment: {@code PORT} and {@code HOST} (Heroku, OpenShift) and {@code LOG_LEVEL}.
+ * environment: {@code PORT} and {@code HOST} (Heroku, OpenShift) and {@code LOG_LEVEL}. When the class
+ * path has no such file (run as {@code java -jar}, without {@code config/}), the copy of {@code config/}
+ * that build.sh packages into the jar is read instead.
  */
 final class AppConfig {
     static final String PROPERTIES = "application.properties";
     static final String LOGBACK = "logback.xml";
+    /** Where build.sh packages config/ in the jar. */
+    static final String PACKAGED = "jvmops/hello/config/";
 
     /** Something worth logging about how the configuration was found, once logging is set up. */
     record Note(Level level, String message) {
@@ -72,7 +76,7 @@ final class AppConfig {
     static AppConfig load(ClassLoader loader, Map<String, String> env) throws ConfigException {
         List<Note> notes = new ArrayList<>();
         Properties props = new Properties();
-        URL url = loader.getResource(PROPERTIES);
+        URL url = resource(loader, PROPERTIES, notes);
         if (url == null) {
             notes.add(new Note(Level.INFO, PROPERTIES + " not found on the class path; using the defaults"));
         } else {
@@ -102,7 +106,7 @@ final class AppConfig {
 
     /** The level of {@code <root>} in logback.xml: {@code <root level="INFO">} or {@code <root><level value="INFO"/>}. */
     private static Level logbackLevel(ClassLoader loader, Map<String, String> env, List<Note> notes) {
-        URL url = loader.getResource(LOGBACK);
+        URL url = resource(loader, LOGBACK, notes);
         if (url == null) {
             notes.add(new Note(Level.INFO, LOGBACK + " not found on the class path; logging at INFO"));
             return Level.INFO;
@@ -126,6 +130,19 @@ final class AppConfig {
             return Level.INFO;
         }
         return level;
+    }
+
+    /** {@code name} on the class path, else the packaged copy of {@code config/name}; null without either. */
+    private static URL resource(ClassLoader loader, String name, List<Note> notes) {
+        URL url = loader.getResource(name);
+        if (url == null) {
+            url = loader.getResource(PACKAGED + name);
+            if (url != null) {
+                notes.add(new Note(Level.INFO, name + " not found on the class path; using the copy of config/" + name
+                        + " packaged in the jar"));
+            }
+        }
+        return url;
     }
 
     private static String rootLevel(InputStream in) throws IOException, SAXException, ParserConfigurationException {

@@ -5,21 +5,15 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
-import java.util.Locale;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The HTTP server: {@code /health}, {@code /version}, {@code /events} and the files under public/, on
- * the JDK's own HttpServer with a fixed pool of worker threads.
+ * The HTTP server: {@link HelloApp} ({@code /health}, {@code /version}, {@code /events} and the files under
+ * public/) on the JDK's own HttpServer with a fixed pool of worker threads.
  *
  * <p>Shutdown, for rolling deploys: /health answers 503 at once (and, with {@code shutdown.delay}, the
  * server keeps serving that long so a load balancer notices), then the listening socket closes, event
@@ -28,10 +22,7 @@ import java.util.logging.Logger;
 final class HelloServer {
     private final AppConfig config;
     private final Logger log;
-    private final StaticFiles statics;
-    private final EventStreams events;
-    private final byte[] versionJson;
-    private final AtomicBoolean draining = new AtomicBoolean();
+    private final HelloApp app;
     private final AtomicInteger inFlight = new AtomicInteger();
     private HttpServer server;
     private ThreadPoolExecutor workers;
@@ -39,16 +30,7 @@ final class HelloServer {
     HelloServer(AppConfig config, BuildInfo build, Logger log) {
         this.config = config;
         this.log = log;
-        this.statics = new StaticFiles(config.publicDir());
-        this.events = new EventStreams(log);
-        String started = Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
-        this.versionJson = ("{\"name\":" + Http.json(Main.NAME)
-                + ",\"version\":" + Http.json(build.version())
-                + ",\"build\":" + Http.json(build.build())
-                + ",\"pid\":" + ProcessHandle.current().pid()
-                + ",\"started\":" + Http.json(started)
-                + ",\"java\":" + Http.json(System.getProperty("java.version"))
-                + "}\n").getBytes(StandardCharsets.UTF_8);
+        this.app = new HelloApp(build, StaticFiles.find(config.publicDir(), HelloServer.class.getClassLoader()), log);
     }
 
     void start() throws IOException {
@@ -71,41 +53,20 @@ final class HelloServer {
         http.createContext("/", this::handle);
         http.start();
         server = http;
-        log.fine(() -> "serving files from " + statics.root() + " with " + config.threads() + " worker threads");
+        StaticFiles statics = app.statics();
+        if (statics.root() == null) {
+            log.info("no directory " + config.publicDir() + " in " + System.getProperty("user.dir")
+                    + ": serving the copy of public/ packaged in the jar");
+        }
+        log.fine(() -> "serving files from " + statics + " with " + config.threads() + " worker threads");
     }
 
     private void handle(HttpExchange ex) {
         inFlight.incrementAndGet();
-        long t0 = System.nanoTime();
-        boolean streaming = false;
         try {
-            ex.getResponseHeaders().set("Server", Main.NAME);
-            if (draining.get()) {
-                ex.getResponseHeaders().set("Connection", "close");
-            }
-            streaming = route(ex);
-        } catch (IOException e) {
-            log.fine(() -> "request from " + ex.getRemoteAddress() + " failed: " + e);
-        } catch (RuntimeException e) {
-            log.log(Level.SEVERE, "error answering " + ex.getRequestMethod() + " " + ex.getRequestURI(), e);
-            if (ex.getResponseCode() < 0) {
-                try {
-                    Http.text(ex, 500, "Internal Server Error\n");
-                } catch (IOException ignored) {
-                    // the client is gone
-                }
-            }
+            app.handle(ex);
         } finally {
-            if (!streaming) {
-                ex.close();
-            }
-            if (log.isLoggable(Level.FINE)) {
-                String length = ex.getResponseHeaders().getFirst("Content-Length");
-                log.fine(String.format(Locale.ROOT, "%s \"%s %s %s\" %d %s %.1fms",
-                        ex.getRemoteAddress().getAddress().getHostAddress(), ex.getRequestMethod(), ex.getRequestURI(),
-                        ex.getProtocol(), ex.getResponseCode(), length == null ? "-" : length, (System.nanoTime() - t0) / 1e6));
-            }
-            if (inFlight.decrementAndGet() == 0 && draining.get()) {
+            if (inFlight.decrementAndGet() == 0 && app.draining()) {
                 synchronized (inFlight) {
                     inFlight.notifyAll();
                 }
@@ -113,55 +74,9 @@ final class HelloServer {
         }
     }
 
-    /** Answers one request; returns true when the exchange stays open (an event stream). */
-    private boolean route(HttpExchange ex) throws IOException {
-        String method = ex.getRequestMethod();
-        boolean getOrHead = "GET".equals(method) || "HEAD".equals(method);
-        String path = ex.getRequestURI().getRawPath();
-        switch (path == null ? "" : path) {
-            case "/health":
-                if (!getOrHead) {
-                    Http.methodNotAllowed(ex, "GET, HEAD");
-                } else {
-                    ex.getResponseHeaders().set("Cache-Control", "no-store");
-                    if (draining.get()) {
-                        Http.text(ex, 503, "SHUTTING DOWN\n");
-                    } else {
-                        Http.text(ex, 200, "OK\n");
-                    }
-                }
-                return false;
-            case "/version":
-                if (!getOrHead) {
-                    Http.methodNotAllowed(ex, "GET, HEAD");
-                } else {
-                    ex.getResponseHeaders().set("Cache-Control", "no-store");
-                    Http.send(ex, 200, Http.JSON, versionJson);
-                }
-                return false;
-            case "/events":
-                if (!"GET".equals(method)) {
-                    Http.methodNotAllowed(ex, "GET");
-                    return false;
-                }
-                if (draining.get()) {
-                    Http.text(ex, 503, "shutting down\n");
-                    return false;
-                }
-                return events.start(ex);
-            default:
-                if (!getOrHead) {
-                    Http.methodNotAllowed(ex, "GET, HEAD");
-                } else {
-                    statics.serve(ex, path);
-                }
-                return false;
-        }
-    }
-
     /** Drains and stops the server; called once, from the shutdown hook. */
     void shutdown() {
-        if (server == null || !draining.compareAndSet(false, true)) {
+        if (server == null || !app.startDraining()) {
             return;
         }
         long t0 = System.nanoTime();
@@ -179,7 +94,7 @@ final class HelloServer {
         Thread stopper = new Thread(() -> server.stop(stopSeconds), "http-stop");
         stopper.setDaemon(true);
         stopper.start();
-        events.closeAll(Math.min(timeout, 2000));
+        app.stop(Math.min(timeout, 2000));
 
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
         synchronized (inFlight) {

@@ -15,15 +15,27 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Files under the public directory (relative to the working directory, like Xitrum's {@code public/}).
  * Nothing outside it is ever served: {@code .} and {@code ..} segments, in any encoding, are refused,
  * and symbolic links must resolve inside it.
+ *
+ * <p>Without that directory (run as {@code java -jar} from elsewhere, or in a servlet container) the
+ * files come from the copy of {@code public/} that build.sh packages into the jar: only the files its
+ * index lists are served.
  */
 final class StaticFiles {
+    /** Where build.sh packages public/ in the jar, and the index of those files (one relative path a line, UTF-8). */
+    static final String PACKAGED = "jvmops/hello/public/";
+    static final String PACKAGED_INDEX = "jvmops/hello/public.index";
+
     private static final Map<String, String> TYPES = Map.ofEntries(
             Map.entry("html", "text/html; charset=utf-8"),
             Map.entry("htm", "text/html; charset=utf-8"),
@@ -45,18 +57,67 @@ final class StaticFiles {
     }
 
     private final Path root;
+    private final ClassLoader loader;
+    private final Set<String> packaged;
 
     StaticFiles(Path root) {
         this.root = root.toAbsolutePath().normalize();
+        this.loader = null;
+        this.packaged = Set.of();
     }
 
+    private StaticFiles(ClassLoader loader, Set<String> packaged) {
+        this.root = null;
+        this.loader = loader;
+        this.packaged = Set.copyOf(packaged);
+    }
+
+    /** The directory {@code dir} when there is one, else the packaged copy, else {@code dir} all the same (every file 404). */
+    static StaticFiles find(Path dir, ClassLoader loader) {
+        if (!Files.isDirectory(dir)) {
+            StaticFiles copy = packaged(loader);
+            if (copy != null) {
+                return copy;
+            }
+        }
+        return new StaticFiles(dir);
+    }
+
+    /** The copy of public/ packaged in the jar; null when the class path has none (a jar built otherwise). */
+    static StaticFiles packaged(ClassLoader loader) {
+        Set<String> names = new HashSet<>();
+        try (InputStream in = loader.getResourceAsStream(PACKAGED_INDEX)) {
+            if (in == null) {
+                return null;
+            }
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isEmpty()) {
+                    names.add(line);
+                }
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return new StaticFiles(loader, names);
+    }
+
+    /** The public directory; null when the files come from the jar. */
     Path root() {
         return root;
+    }
+
+    @Override
+    public String toString() {
+        return root != null ? root.toString() : "the jar (" + packaged.size() + " files under " + PACKAGED + ")";
     }
 
     void serve(HttpExchange ex, String rawPath) throws IOException {
         Path file;
         try {
+            if (root == null) {
+                servePackaged(ex, String.join("/", segments(rawPath)));
+                return;
+            }
             file = resolve(rawPath);
         } catch (IllegalArgumentException e) {
             Http.text(ex, 400, "Bad Request\n");
@@ -113,6 +174,22 @@ final class StaticFiles {
         }
     }
 
+    /** A packaged file: {@code name}, or the index.html of the directory {@code name} ("" for the top). */
+    private void servePackaged(HttpExchange ex, String name) throws IOException {
+        String file = packaged.contains(name) ? name : name.isEmpty() ? "index.html" : name + "/index.html";
+        byte[] body = null;
+        if (packaged.contains(file)) {
+            try (InputStream in = loader.getResourceAsStream(PACKAGED + file)) {
+                body = in == null ? null : in.readAllBytes();
+            }
+        }
+        if (body == null) {
+            Http.text(ex, 404, "Not Found\n");
+            return;
+        }
+        Http.send(ex, 200, contentType(file), body);
+    }
+
     /**
      * The file a request path names. Decodes %XX once (strictly, as UTF-8), then resolves segment by
      * segment, so "/a/%2e%2e/b", "/..%2fx" and "/..\x" are all refused.
@@ -121,15 +198,8 @@ final class StaticFiles {
      * @throws Forbidden for a path that names something outside the public directory
      */
     Path resolve(String rawPath) throws Forbidden {
-        String path = decode(rawPath == null ? "/" : rawPath);
         Path file = root;
-        for (String segment : path.split("/")) {
-            if (segment.isEmpty()) {
-                continue;
-            }
-            if (".".equals(segment) || "..".equals(segment) || segment.indexOf('\\') >= 0) {
-                throw new Forbidden(rawPath);
-            }
+        for (String segment : segments(rawPath)) {
             file = file.resolve(segment);
         }
         file = file.normalize();
@@ -137,6 +207,22 @@ final class StaticFiles {
             throw new Forbidden(rawPath);
         }
         return file;
+    }
+
+    /** The non-empty segments of a request path, decoded; refuses ".", ".." and backslashes. */
+    static List<String> segments(String rawPath) throws Forbidden {
+        String path = decode(rawPath == null ? "/" : rawPath);
+        List<String> segments = new ArrayList<>();
+        for (String segment : path.split("/")) {
+            if (segment.isEmpty()) {
+                continue;
+            }
+            if (".".equals(segment) || "..".equals(segment) || segment.indexOf('\\') >= 0) {
+                throw new Forbidden(rawPath);
+            }
+            segments.add(segment);
+        }
+        return segments;
     }
 
     static String decode(String raw) {
@@ -178,7 +264,10 @@ final class StaticFiles {
     }
 
     static String contentType(Path file) {
-        String name = file.getFileName().toString();
+        return contentType(file.getFileName().toString());
+    }
+
+    static String contentType(String name) {
         int dot = name.lastIndexOf('.');
         String ext = dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
         return TYPES.getOrDefault(ext, "application/octet-stream");
