@@ -13,9 +13,10 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 
 # Debian packages: the lab (nspawn, debootstrap, apt proxy, bridge), SSH, git for the build tree,
 # the shell linter that ansible-test sanity runs, a JDK for the sample app's tests, rsync for benchmarks.
-# openssl for the lab's self-signed certificates, nginx (never started) for the nginx_upstream_server target.
+# openssl for the lab's self-signed certificates, nginx (never started) for the nginx_upstream_server target,
+# tomcat10-common (CATALINA_HOME /usr/share/tomcat10, no service) for the local Elastic Beanstalk's Tomcat platform.
 DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client openssl git ca-certificates shellcheck
-  openjdk-17-jdk-headless rsync nginx libjakarta-servlet-api-java)
+  openjdk-17-jdk-headless rsync nginx libjakarta-servlet-api-java tomcat10-common)
 
 system() {
   [ "$(uname -s)" = Linux ] || die "this needs Linux (the lab boots systemd-nspawn containers); found $(uname -s)"

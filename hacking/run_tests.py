@@ -12,6 +12,7 @@ after the lab stage (to look around); by default it is removed again.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -31,6 +32,18 @@ OUT = REPO / ".build" / "results"
 # Each local test service keeps its start, stop and report code beside it (tests/<service>_fake/control.py).
 sys.path.insert(0, str(REPO / "tests" / "heroku_fake"))
 import control as heroku_fake  # noqa: E402 pylint: disable=wrong-import-position
+
+
+def _load_control(service):
+    """tests/<service>/control.py as its own module (every service's file is called control.py)."""
+    spec = importlib.util.spec_from_file_location(f"{service}_control", REPO / "tests" / service / "control.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+beanstalk_fake = _load_control("beanstalk_fake")
 
 
 @dataclass
@@ -150,11 +163,15 @@ def stage_integration(tree):
     fake_dir = Path(tree) / "tests" / "output" / "heroku-fake"
     heroku_fake.stop(fake_dir)
     shutil.rmtree(fake_dir, ignore_errors=True)
+    beanstalk_dir = Path(tree) / "tests" / "output" / "beanstalk-fake"
+    beanstalk_fake.stop(beanstalk_dir)
+    shutil.rmtree(beanstalk_dir, ignore_errors=True)
     code, output = stream(["ansible-test", "integration", "--local", "--python", PYVER, "--color", "no",
                            "--continue-on-error"], tree)
     ran = re.findall(r"^Running (\S+) integration test (?:role|script)", output, re.M)
     parse_ansible_test("integration", ran, output, code, result)
     heroku_fake.stop(fake_dir)
+    beanstalk_fake.stop(beanstalk_dir)
     # The service's statistics, and neither its API key nor a config var value in any log of the run.
     logs = {"the integration output": output}
     logs.update((str(path), path) for path in sorted((Path(tree) / "tests" / "output" / ".tmp" / "output_dir").glob("**/*.log")))
@@ -162,6 +179,10 @@ def stage_integration(tree):
     print("\n".join(report.lines))
     one(result, "integration: every Heroku API request and response matched the schema", 0 if report.schema_ok else 1)
     one(result, "integration: no Heroku API key or config var value in the test logs", 1 if report.leaks else 0)
+    report = beanstalk_fake.report(beanstalk_dir, logs)
+    print("\n".join(report.lines))
+    one(result, "integration: every Elastic Beanstalk request and response matched botocore's model", 0 if report.contract_ok else 1)
+    one(result, "integration: no AWS secret key in the test logs", 1 if report.leaks else 0)
     return result
 
 
