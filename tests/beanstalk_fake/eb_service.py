@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eb_runtime import AppProcess, DeployError, is_tomcat
+from eb_runtime import AppProcess, DeployError
 
 ACCOUNT_ID = "123456789012"
 ENV_PROPERTIES = "aws:elasticbeanstalk:application:environment"
@@ -409,7 +409,8 @@ class Beanstalk:  # pylint: disable=too-many-public-methods
                 cname = f"{name}.eba-{_random(8)}.{region}.elasticbeanstalk.com"
         env_id = "e-" + _random(10)
         if cname:
-            endpoint = f"awseb-{env_id}-AWSEBLoa-{_random(12, string.ascii_uppercase + string.digits)}-{random.randint(10**8, 10**9)}.{region}.elb.amazonaws.com"
+            balancer = f"awseb-{env_id}-AWSEBLoa-{_random(12, string.ascii_uppercase + string.digits)}-{random.randint(10**8, 10**9)}"
+            endpoint = f"{balancer}.{region}.elb.amazonaws.com"
         tags = {**_tags(params.get("Tags")), "elasticbeanstalk:environment-name": name, "elasticbeanstalk:environment-id": env_id, "Name": name}
         options = _options(params.get("OptionSettings"))
         for spec in params.get("OptionsToRemove") or []:
@@ -506,11 +507,10 @@ class Beanstalk:  # pylint: disable=too-many-public-methods
         wanted = params.get("AttributeNames") or ["All"]
         if "All" in wanted:
             wanted = HEALTH_ATTRIBUTES
-        counts = {"Ok": 1} if env.health_status == "Ok" else {env.health_status: 1} if env.status != "Terminated" else {}
+        states = ("NoData", "Unknown", "Pending", "Ok", "Info", "Warning", "Degraded", "Severe")
+        instances = {state: int(state == env.health_status and env.status != "Terminated") for state in states}
         everything = {"Status": env.status, "Color": env.health, "HealthStatus": env.health_status, "Causes": list(env.causes),
-                      "InstancesHealth": {state: counts.get(state, 0) for state in ("NoData", "Unknown", "Pending", "Ok", "Info",
-                                                                                     "Warning", "Degraded", "Severe")},
-                      "RefreshedAt": now()}
+                      "InstancesHealth": instances, "RefreshedAt": now()}
         return {"EnvironmentName": env.name, **{key: value for key, value in everything.items() if key in wanted}}
 
     def describe_configuration_settings(self, params, _region, _request_id):

@@ -413,8 +413,8 @@ class FakeBeanstalk:  # pylint: disable=too-many-instance-attributes
                 self.faults["fail"].update({key: {**value, "count": int(value.get("count", 1))} for key, value in spec.get("fail", {}).items()})
             with self.service.lock:
                 self.service.red_versions.update(spec.get("red_versions", []))
-            return self._json(start_response, 200, {"throttle": self.faults["throttle"], "fail": self.faults["fail"],
-                                                     "red_versions": sorted(self.service.red_versions)})
+            faults = {"throttle": self.faults["throttle"], "fail": self.faults["fail"], "red_versions": sorted(self.service.red_versions)}
+            return self._json(start_response, 200, faults)
         return self._json(start_response, 404, {"error": f"no control endpoint {method} {path}"})
 
     @staticmethod
