@@ -34,7 +34,7 @@ SOLUTION_STACKS = [
     ("64bit Amazon Linux 2023 v4.3.0 running Corretto 21", "Corretto 21 running on 64bit Amazon Linux 2023/4.3.0", ["jar", "zip"]),
     ("64bit Amazon Linux 2023 v4.3.0 running Corretto 17", "Corretto 17 running on 64bit Amazon Linux 2023/4.3.0", ["jar", "zip"]),
 ]
-WRITE_PREFIXES = ("Describe", "List", "Check", "Retrieve", "Validate")
+READ_PREFIXES = ("Describe", "List", "Check", "Retrieve", "Validate")
 
 
 class AwsError(Exception):
@@ -49,7 +49,7 @@ class AwsError(Exception):
 
 def is_write(action):
     """Whether an operation changes something (everything but Describe*, List*, Check*, ...)."""
-    return not action.startswith(WRITE_PREFIXES)
+    return not action.startswith(READ_PREFIXES)
 
 
 def now():

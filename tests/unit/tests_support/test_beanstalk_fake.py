@@ -226,6 +226,11 @@ def test_throttling_fault(fake, eb):
         eb.describe_environments()
     assert info.value.response["Error"] == {"Type": "Sender", "Code": "Throttling", "Message": "Rate exceeded"}
     eb.describe_environments()
+    _control(fake, "POST", "/__fake__/faults", {"fail": {"DescribeApplications": {"code": "ServiceUnavailable", "status": 503, "message": "Try later."}}})
+    with pytest.raises(ClientError) as info:
+        eb.describe_applications()
+    assert info.value.response["Error"]["Code"] == "ServiceUnavailable"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     _control(fake, "POST", "/__fake__/reset-calls")
     eb.describe_applications()
     assert _control(fake, "GET", "/__fake__/calls") == [{"service": "elasticbeanstalk", "operation": "DescribeApplications", "write": False}]
