@@ -601,6 +601,8 @@ class Deploy:
             return result
         result["changed"] = True
         result["diff"] = {"before": {"environment": self.name, "status": env["Status"]}, "after": {}}
+        # The service terminates only a Ready environment: one that is launching or updating is waited for.
+        env = self.wait_ready(env)
         if self.check:
             result["environment"] = environment_result(env)
             return result
