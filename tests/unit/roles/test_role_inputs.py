@@ -160,6 +160,8 @@ BAD = [
     case("jdk", {"jdk_alternatives_priority": -1}, "jdk_alternatives_priority", case_id="jdk-priority-negative"),
     case("build", {"build_name": "hello world"}, "build_name", case_id="build-name-space"),
     case("build", {"build_command": []}, "build_command", case_id="build-command-empty"),
+    case("build", {"build_output": ""}, "build_output", case_id="build-output-empty"),
+    case("build", {"build_package": "maybe"}, "build_package", case_id="build-package-not-bool"),
 ]
 
 # Values the lab scenarios and the playbooks pass, and the defaults: they must get through validation.
@@ -194,6 +196,8 @@ GOOD = [
         {"name": "beta", "command": "/bin/sleep infinity", "startsecs": 1, "state": "absent"}]}, case_id="sup-lab"),
     case("jdk", {"jdk_packages": [17]}, case_id="jdk-lab"),
     case("build", {}, case_id="build-defaults"),
+    case("build", {"build_command": ["./build.sh", "--war"], "build_output": "build/hello-jvm.war", "build_package": "false"},
+         case_id="build-war"),
 ]
 
 
