@@ -59,7 +59,7 @@ def now():
 
 
 def _random(length, alphabet=string.ascii_lowercase + string.digits):
-    return "".join(random.choice(alphabet) for _ in range(length))
+    return "".join(random.choice(alphabet) for _index in range(length))
 
 
 def platform_arn(region, name):

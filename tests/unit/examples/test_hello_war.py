@@ -213,7 +213,7 @@ def test_war_in_tomcat_10(built, tmp_path):
             conn.request("GET", "/events?interval=20")
             resp = conn.getresponse()
             assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/event-stream")
-            lines = [resp.readline() for _ in range(4)]
+            lines = [resp.readline() for _line in range(4)]
             assert lines == [b": connected\n", b"\n", b"data: tick 1\n", b"\n"]
         finally:
             conn.close()
