@@ -71,8 +71,12 @@ def aws_call(what, call, *args, **kwargs):
         raise BeanstalkError(f"Failed to {what}", exception=e) from e
 
 
-def run(module, work):
-    """Run work(module) -> result dict and exit; BeanstalkError becomes fail_json(_aws)."""
+def run(module, work, check_options=None):
+    """Check the options (check_options(params) -> ['option: rule', ...]), before any call, then run
+    work(module) -> result dict and exit; problems and BeanstalkError become fail_json(_aws)."""
+    problems = check_options(module.params) if check_options else []
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     try:
         result = work(module)
     except BeanstalkError as e:

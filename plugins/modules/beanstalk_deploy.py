@@ -280,7 +280,7 @@ MULTIPART_THRESHOLD = 16 * 1024 * 1024
 
 
 def check_options(params):
-    """Every problem with the options, before any call."""
+    """Every problem with the options ('option: rule'), before any call."""
     problems = check_names(params)
     if params["state"] == "present":
         artifact = params["artifact"]
@@ -306,8 +306,7 @@ def check_options(params):
     for name in params["secret_properties"] or {}:
         if (ENV_PROPERTIES, name, None) in seen:
             problems.append(f"secret_properties: {name} is also given in option_settings")
-    if problems:
-        raise BeanstalkError("; ".join(problems))
+    return problems
 
 
 def default_label(artifact, sha):
@@ -660,7 +659,6 @@ class Deploy:
 
 
 def deploy(module):
-    check_options(module.params)
     work = Deploy(module)
     return work.present() if module.params["state"] == "present" else work.absent()
 
@@ -695,7 +693,7 @@ def main():
         required_if=[("state", "present", ["artifact"])],
         supports_check_mode=True,
     )
-    run(module, deploy)
+    run(module, deploy, check_options)
 
 
 if __name__ == "__main__":

@@ -254,10 +254,7 @@ def main():
         "include_health": {"type": "bool", "default": False},
         "include_terminated": {"type": "bool", "default": False},
     }, supports_check_mode=True)
-    problems = check_options(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    run(module, read)
+    run(module, read, check_options)
 
 
 if __name__ == "__main__":

@@ -217,10 +217,7 @@ def main():
         "cname": {"type": "str", "required": True},
         "wait_timeout": {"type": "int", "default": 600},
     }, supports_check_mode=True)
-    problems = check_options(module.params)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-    run(module, swap)
+    run(module, swap, check_options)
 
 
 if __name__ == "__main__":

@@ -56,3 +56,43 @@ def no_heroku_http_fixture(monkeypatch):
     calls = []
     monkeypatch.setattr(_heroku, "open_url", lambda url, **kw: calls.append(url) or pytest.fail(f"unexpected request to {url}"))
     return calls
+
+
+class AWS:
+    """The stubbed clients, the operations called (in order) and the services a client was asked for."""
+
+    def __init__(self, monkeypatch):
+        # Imported here: the Heroku and own-server tests need neither boto3 nor amazon.aws.
+        import boto3  # pylint: disable=import-outside-toplevel
+        from botocore.stub import Stubber  # pylint: disable=import-outside-toplevel
+        from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # pylint: disable=import-outside-toplevel
+        from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper  # pylint: disable=import-outside-toplevel
+        from ansible_collections.jvmops.deploy.plugins.module_utils import _beanstalk  # pylint: disable=import-outside-toplevel
+
+        self.clients = {service: boto3.client(service, region_name="us-east-1", aws_access_key_id="testing",
+                                              aws_secret_access_key="testing") for service in ("elasticbeanstalk", "s3")}
+        self.stubbers = {service: Stubber(client) for service, client in self.clients.items()}
+        self.eb = self.stubbers["elasticbeanstalk"]
+        self.calls = []
+        self.asked = []
+        for client in self.clients.values():
+            client.meta.events.register("before-parameter-build.*.*", lambda model, **_kw: self.calls.append(model.name))
+
+        def client(_module, service, retry_decorator=None, **_kw):
+            self.asked.append(service)
+            return RetryingBotoClientWrapper(self.clients[service], retry_decorator or _beanstalk.RETRY)
+
+        monkeypatch.setattr(AnsibleAWSModule, "client", client)
+
+
+@pytest.fixture(name="aws")
+def aws_fixture(monkeypatch):
+    """AWS at the client boundary: AnsibleAWSModule.client hands out real boto3 clients, wrapped as amazon.aws wraps
+    them, with a botocore Stubber that checks every call against the service model; nothing may stay queued."""
+    aws = AWS(monkeypatch)
+    for stubber in aws.stubbers.values():
+        stubber.activate()
+    yield aws
+    for stubber in aws.stubbers.values():
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()

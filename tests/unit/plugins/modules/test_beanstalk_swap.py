@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import datetime
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
 from ansible_collections.jvmops.deploy.plugins.module_utils import _beanstalk
 from ansible_collections.jvmops.deploy.plugins.modules import beanstalk_swap
@@ -24,37 +20,6 @@ T0 = datetime.datetime(2026, 1, 6, 9, 30, tzinfo=datetime.timezone.utc)
 LIVE = "shop.us-east-1.elasticbeanstalk.com"
 SPARE = "shop-green.us-east-1.elasticbeanstalk.com"
 ARGS = {"application": "shop", "environment": "shop-green", "cname": "shop", "wait_timeout": 60}
-
-
-class AWS:
-    """The stubbed clients, the operations called (in order) and the services a client was asked for."""
-
-    def __init__(self, monkeypatch):
-        self.clients = {service: boto3.client(service, region_name="us-east-1", aws_access_key_id="testing",
-                                              aws_secret_access_key="testing") for service in ("elasticbeanstalk", "s3")}
-        self.stubbers = {service: Stubber(client) for service, client in self.clients.items()}
-        self.eb = self.stubbers["elasticbeanstalk"]
-        self.calls = []
-        self.asked = []
-        for client in self.clients.values():
-            client.meta.events.register("before-parameter-build.*.*", lambda model, **_kw: self.calls.append(model.name))
-
-        def client(_module, service, retry_decorator=None, **_kw):
-            self.asked.append(service)
-            return RetryingBotoClientWrapper(self.clients[service], retry_decorator or _beanstalk.RETRY)
-
-        monkeypatch.setattr(AnsibleAWSModule, "client", client)
-
-
-@pytest.fixture(name="aws")
-def aws_fixture(monkeypatch):
-    aws = AWS(monkeypatch)
-    for stubber in aws.stubbers.values():
-        stubber.activate()
-    yield aws
-    for stubber in aws.stubbers.values():
-        stubber.assert_no_pending_responses()
-        stubber.deactivate()
 
 
 class FakeTime:
