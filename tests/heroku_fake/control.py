@@ -4,7 +4,7 @@
 
 The integration targets start it (the setup_heroku role runs `control.py start`), the test harness
 (hacking/run_tests.py) stops it and reads its report; a next local service (Beanstalk, App Engine)
-keeps the same three verbs beside its own server.
+keeps the same three verbs beside its own server. What they share is in tests/service_control.py.
 
     control.py start  --state-dir DIR [--timeout 60]   start it in the background unless it already runs
     control.py stop   --state-dir DIR                  stop it (SIGTERM, SIGKILL after 20 s)
@@ -17,160 +17,60 @@ or the API key or a test config var value (`jvmops-secret-...`) shows in a log.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import signal
 import ssl
-import subprocess
 import sys
-import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from leaks import find_leaks  # noqa: E402 pylint: disable=wrong-import-position
+import service_control  # noqa: E402 pylint: disable=wrong-import-position
 
 SERVER = HERE / "server.py"
 # Every config var value the targets set starts with this, so a leak of any of them is found.
 SECRET_VALUE_MARKER = "jvmops-secret-"
 
 
-def server_info(state_dir):
-    """server.json as a dict, or None when there is none."""
-    try:
-        return json.loads((Path(state_dir) / "server.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _open_https(info, url, timeout):
+    """The service speaks HTTPS with its own CA (server.json's ca_path)."""
+    return urllib.request.urlopen(url, timeout=timeout, context=ssl.create_default_context(cafile=info["ca_path"]))
 
 
-def _alive(pid):
-    try:
-        # Reap it if it is our own child (a test's), so that a finished service is not a zombie.
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def running(state_dir, timeout=5.0):
-    """server.json when the service it names answers its stats endpoint, else None."""
-    info = server_info(state_dir)
-    if not info or not _alive(info.get("pid", -1)):
-        return None
-    context = ssl.create_default_context(cafile=info["ca_path"])
-    try:
-        with urllib.request.urlopen(info["api_url"] + "/__fake__/stats", timeout=timeout, context=context) as response:
-            return info if response.status == 200 else None
-    except (OSError, ValueError):
-        return None
-
-
-def start(state_dir, python=sys.executable, timeout=60.0):
-    """Start the service unless it runs; ('started' or 'running', server.json)."""
-    state_dir = Path(state_dir)
-    info = running(state_dir)
-    if info:
-        return "running", info
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (state_dir / "server.json").unlink(missing_ok=True)
-    with open(state_dir / "server.log", "ab") as log:
-        proc = subprocess.Popen([python, str(SERVER), "--state-dir", str(state_dir)],  # pylint: disable=consider-using-with
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info = server_info(state_dir)
-        if info and info.get("pid") == proc.pid:
-            return "started", info
-        if proc.poll() is not None:
-            raise RuntimeError(f"the Heroku API service exited with status {proc.returncode}; see {state_dir / 'server.log'}")
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"the Heroku API service was not ready after {timeout} s; see {state_dir / 'server.log'}")
-
-
-def stop(state_dir, grace=20.0):
-    """Stop the service server.json names, if it runs: SIGTERM, then SIGKILL after grace seconds."""
-    info = server_info(state_dir)
-    pid = (info or {}).get("pid")
-    if not pid:
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-    return True
+_SERVICE = service_control.ServiceControl("the Heroku API service", SERVER, "api_url", _open_https)
+server_info = service_control.server_info
+running = _SERVICE.running
+start = _SERVICE.start
+stop = service_control.stop
 
 
 @dataclass
-class Report:
-    """What one run of the service saw."""
+class Report(service_control.ServiceReport):
+    """What one run of the service saw (lines, leaks, started), and whether every request and response met the schema."""
 
-    lines: list = field(default_factory=list)
     schema_ok: bool = False
-    leaks: list = field(default_factory=list)
-    started: bool = True
 
 
 def report(state_dir, logs=None):
     """Read stats.json and scan the service's log and logs ({name: text or Path}) for the key and config values."""
     state_dir = Path(state_dir)
     result = Report()
-    try:
-        stats = json.loads((state_dir / "stats.json").read_text(encoding="utf-8"))
-        api_key = (server_info(state_dir) or {})["api_key"]
-    except (OSError, ValueError, KeyError):
-        result.started = False
-        result.lines.append("Heroku API service: no statistics written (did no Heroku target run?)")
+    loaded = result.read_stats(state_dir, "api_key", "Heroku API service: no statistics written (did no Heroku target run?)")
+    if loaded is None:
         return result
+    stats, api_key = loaded
     mismatches = stats.get("mismatches", [])
     result.lines.append(f"Heroku API schema: {stats.get('requests_validated', 0)} requests and "
                         f"{stats.get('responses_validated', 0)} responses validated, {len(mismatches)} mismatches, "
                         f"{stats.get('faults_injected', 0)} faults injected")
     result.lines.extend(f"  mismatch: {mismatch}" for mismatch in mismatches[:20])
     result.schema_ok = not mismatches and stats.get("requests_validated", 0) > 0
-    sources = {"server.log": state_dir / "server.log", **(logs or {})}
-    result.leaks = find_leaks({"the API key": api_key, "a config var value": SECRET_VALUE_MARKER}, sources)
-    for label, name in result.leaks:
-        result.lines.append(f"  leak: {label} in {name}")
+    result.scan_logs({"the API key": api_key, "a config var value": SECRET_VALUE_MARKER}, state_dir, logs or {})
     return result
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("verb", choices=("start", "stop", "report"))
-    parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--timeout", type=float, default=60.0, help="start: seconds to wait until it is ready")
-    parser.add_argument("logs", nargs="*", type=Path, help="report: more logs to scan for secrets")
-    args = parser.parse_args(argv)
-    if args.verb == "start":
-        try:
-            state, _info = start(args.state_dir, timeout=args.timeout)
-        except RuntimeError as exc:
-            print(f"control.py: {exc}", file=sys.stderr)
-            return 1
-        print(state)
-        return 0
-    if args.verb == "stop":
-        print("stopped" if stop(args.state_dir) else "not running")
-        return 0
-    result = report(args.state_dir, {str(path): path for path in args.logs})
-    print("\n".join(result.lines))
-    return 0 if result.started and result.schema_ok and not result.leaks else 1
+    return _SERVICE.main(argv, __doc__.splitlines()[0], report, lambda result: result.schema_ok, "more logs to scan for secrets")
 
 
 if __name__ == "__main__":
