@@ -12,7 +12,6 @@ import datetime
 
 import pytest
 
-
 from ansible_collections.jvmops.deploy.plugins.modules import beanstalk_info
 
 T0 = datetime.datetime(2026, 1, 6, 9, 30, tzinfo=datetime.timezone.utc)
