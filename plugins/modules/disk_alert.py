@@ -1,0 +1,452 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: disk_alert
+short_description: Measure disk and inode use of the mounted file systems as df does, and alert over thresholds
+version_added: 0.1.0
+author:
+  - jvmops.deploy contributors (@jvmops)
+description:
+  - Reads the mounted file systems from C(/proc/self/mounts) and measures each one with C(statvfs), without
+    running C(df). Use% is computed as C(df) computes it, used / (used + available) rounded up to a whole percent,
+    where used is the blocks in use and available the blocks an unprivileged user may still take (the blocks reserved
+    for root count as neither), so the numbers match C(df -P).
+  - A file system whose Use% is over a percent threshold (C(90%) alerts at 91%, not at 90%), or whose available space
+    is under a bytes-free threshold (C(10G)), gives an alert of level C(critical), else of level C(warning) when over
+    the warning threshold. The same for inode use with O(inode_warning) and O(inode_critical).
+  - An alert already sent for the same host, mount point and level is not sent again until O(mute_for) has passed;
+    when a mount point that had an alert is back under its thresholds, one C(recovery) alert is sent. What was sent
+    is kept in O(state_file) on the monitored host.
+  - Skipped unless chosen with O(fs_types) - pseudo and memory file systems (C(proc), C(sysfs), C(cgroup), C(devpts),
+    C(tmpfs), C(devtmpfs), C(ramfs), C(squashfs), C(overlay) and the like; the root mount point C(/) is kept whatever
+    its type, so a container's overlay root is measured) and every file system that reports no blocks. Read-only
+    mounts are skipped unless O(include_readonly=true). A block device mounted at several places (bind mounts) is
+    measured once, at its shortest mount point, as C(df) does.
+  - Bad options (a threshold of C(150%), an unknown unit such as C(10Q), a negative O(mute_for), a warning threshold
+    beyond the critical one) fail the task before anything is measured.
+  - The task reports RV(alerts) and does not fail because of them; use C(failed_when) to make it fail.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Measures and returns the alerts that would be sent; the state file is not written.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  mounts:
+    description:
+      - Mount points to check, as shell-style patterns (C(/), C(/data*), C(/srv/*)); C(*) also matches C(/).
+      - By default every mounted file system that is not skipped by type.
+    type: list
+    elements: str
+    default: ["*"]
+  fs_types:
+    description:
+      - Check only file systems of these types (C(ext4), C(xfs), C(tmpfs) ...). When given, the default list of
+        skipped pseudo and memory file system types is not applied.
+    type: list
+    elements: str
+  include_readonly:
+    description:
+      - Also check file systems mounted read-only.
+    type: bool
+    default: false
+  warning:
+    description:
+      - Warning threshold for every mount point, as a percent used (C(80%), alerts when Use% is over it) or as bytes
+        free (C(20G), C(500M), C(1T), C(4096B); binary units; alerts when the available space is under it).
+      - No warnings when not given.
+    type: str
+  critical:
+    description:
+      - Critical threshold for every mount point, in the same forms as O(warning).
+    type: str
+    default: 90%
+  thresholds:
+    description:
+      - Thresholds for single mount points, over O(warning) and O(critical).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      mount:
+        description: The mount point, as an exact path.
+        type: str
+        required: true
+      warning:
+        description: Warning threshold for this mount point; O(warning) when not given.
+        type: str
+      critical:
+        description: Critical threshold for this mount point; O(critical) when not given.
+        type: str
+  inode_warning:
+    description:
+      - Warning threshold of inode use, a percent (C(80%)); alerts when inode Use% is over it.
+    type: str
+  inode_critical:
+    description:
+      - Critical threshold of inode use, a percent (C(95%)).
+    type: str
+  host_label:
+    description:
+      - The host's name in the alerts and in the state file. The host's name (C(socket.gethostname())) when not given.
+    type: str
+  state_file:
+    description:
+      - The JSON file on the monitored host where the module keeps the alerts it sent, for O(mute_for) and recoveries.
+        The module owns it and replaces it whole (mode C(0600), its directory created C(0700)); other checks of
+        this collection may share it.
+    type: path
+    default: /var/lib/jvmops/alerts.json
+  mute_for:
+    description:
+      - How long an alert already sent is not sent again while its level stays the same (the source document's
+        C(:mute-for), there in milliseconds), as seconds or as a duration such as C(90s), C(30m), C(1h), C(2d).
+      - C(0) sends every alert on every run.
+    type: raw
+    default: 0
+"""
+
+EXAMPLES = r"""
+- name: Alert when a disk is over 90% full (the default)
+  jvmops.deploy.disk_alert:
+  register: disks
+
+- name: Warn at 80%, critical at 95% or under 5G free on /data, inodes too, one alert per hour
+  jvmops.deploy.disk_alert:
+    warning: 80%
+    critical: 95%
+    thresholds:
+      - mount: /data
+        critical: 5G
+    inode_warning: 80%
+    inode_critical: 95%
+    mute_for: 1h
+  register: disks
+
+- name: Fail the play on a critical disk
+  jvmops.deploy.disk_alert:
+    mounts: ["/", "/var*"]
+    critical: 95%
+  register: disks
+  failed_when: disks.alerts | selectattr('level', 'eq', 'critical') | list | length > 0
+
+- name: Show what was found
+  ansible.builtin.debug:
+    msg: "{{ disks.alerts | map(attribute='message') | list }}"
+"""
+
+RETURN = r"""
+measurements:
+  description: Each file system checked, sizes in bytes; C(inodes_use_percent) is null when it has no inode count.
+  type: list
+  elements: dict
+  returned: always
+  sample: [{"mount": "/", "device": "/dev/vda1", "fs_type": "ext4", "size": 13958643712, "used": 12992276480,
+            "available": 966367232, "use_percent": 94, "inodes_use_percent": 41}]
+alerts:
+  description:
+    - The alerts to send now, after the mute window and with the recoveries; each with host, check (C(disk) or
+      C(disk_inodes)), subject (the mount point), level (C(warning), C(critical) or C(recovery)), value (the Use% or,
+      for a bytes-free threshold, the available bytes), threshold and message.
+  type: list
+  elements: dict
+  returned: always
+  sample: [{"host": "web1", "check": "disk", "subject": "/", "level": "critical", "value": 94, "threshold": "90%",
+            "message": "Use% over 90: / is at 94% (12.1G of 13.0G used)"}]
+all_alerts:
+  description: Every alert found this run, before the mute window (no recoveries).
+  type: list
+  elements: dict
+  returned: always
+  sample: [{"host": "web1", "check": "disk", "subject": "/", "level": "critical", "value": 94, "threshold": "90%",
+            "message": "Use% over 90: / is at 94% (12.1G of 13.0G used)"}]
+"""
+
+import fnmatch
+import os
+import re
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.jvmops.deploy.plugins.module_utils._alerts import (
+    AlertOptionError,
+    AlertState,
+    alert,
+    alert_state_spec,
+    parse_duration,
+)
+
+# Where the mounted file systems are listed (tests point it at a file of their own).
+_MOUNTS = "/proc/self/mounts"
+# Pseudo and memory file systems, skipped unless fs_types asks for them (as df -x would); "/" is always kept.
+SKIPPED_FS_TYPES = frozenset((
+    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs", "efivarfs",
+    "fuse.gvfsd-fuse", "fuse.lxcfs", "fuse.portal", "fusectl", "hugetlbfs", "mqueue", "nfsd", "nsfs", "overlay",
+    "proc", "pstore", "ramfs", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tmpfs", "tracefs",
+))
+UNITS = {"": None, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
+THRESHOLD = re.compile(r"^(?P<number>\d+(?:\.\d+)?)\s*(?:(?P<percent>%)|(?P<unit>[bkmgtp]?)(?:i?b)?)$", re.IGNORECASE)
+ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+class DiskAlertError(Exception):
+    """A user mistake in the options; the message starts with the option's name."""
+
+
+def parse_threshold(value, option):
+    """("percent", p) for "90%", ("free", bytes) for "10G"; None for None."""
+    if value is None:
+        return None
+    rule = "must be a percent used like 90% or bytes free like 10G, 500M (units B, K, M, G, T, P)"
+    match = THRESHOLD.match(str(value).strip())
+    if not match:
+        raise DiskAlertError(f"{option}: {str(value)!r} {rule}")
+    number = float(match["number"])
+    if match["percent"]:
+        if number > 100:
+            raise DiskAlertError(f"{option}: {str(value)!r} must be a percent from 0% to 100% (alerts when Use% is over it)")
+        return ("percent", number)
+    if not match["unit"]:
+        raise DiskAlertError(f"{option}: {str(value)!r} {rule}; a bare number is ambiguous, add % or a unit")
+    return ("free", int(number * UNITS[match["unit"].lower()]))
+
+
+def parse_inode(value, option):
+    if value is None:
+        return None
+    text = str(value).strip()
+    parsed = parse_threshold(text if text.endswith("%") else text + "%", option)
+    return parsed[1]
+
+
+def check_order(warning, critical, option):
+    """A warning must come before the critical level when both are of one kind."""
+    if warning is None or critical is None or warning[0] != critical[0]:
+        return
+    if warning[0] == "percent" and warning[1] > critical[1]:
+        raise DiskAlertError(f"{option}: the warning threshold {show(warning)} is above the critical one "
+                             f"{show(critical)}; a warning comes first")
+    if warning[0] == "free" and warning[1] < critical[1]:
+        raise DiskAlertError(f"{option}: the warning threshold {show(warning)} free is below the critical one "
+                             f"{show(critical)} free; a warning comes first")
+
+
+def show(threshold):
+    kind, number = threshold
+    if kind == "percent":
+        return f"{number:g}%"
+    return human(number)
+
+
+def human(size):
+    """Bytes as df -h shows them (binary units, one decimal)."""
+    value = float(size)
+    for unit in ("B", "K", "M", "G", "T"):
+        if value < 1024:
+            return f"{int(value)}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}P"
+
+
+def validate(params):
+    """The checked options, or DiskAlertError before anything is measured."""
+    settings = {"mute": parse_duration(params["mute_for"], "mute_for")}
+    warning = parse_threshold(params["warning"], "warning")
+    critical = parse_threshold(params["critical"], "critical")
+    check_order(warning, critical, "warning")
+    settings["default"] = (warning, critical)
+    per_mount = {}
+    for index, entry in enumerate(params["thresholds"]):
+        option = f"thresholds[{index}]"
+        mount = normalize_mount(entry["mount"])
+        if not mount.startswith("/"):
+            raise DiskAlertError(f"{option}: mount {entry['mount']!r} must be an absolute mount point such as /data")
+        if mount in per_mount:
+            raise DiskAlertError(f"{option}: mount {mount} is given twice")
+        mount_warning = parse_threshold(entry["warning"], f"{option}.warning") if entry["warning"] is not None else warning
+        mount_critical = (parse_threshold(entry["critical"], f"{option}.critical")
+                          if entry["critical"] is not None else critical)
+        check_order(mount_warning, mount_critical, option)
+        per_mount[mount] = (mount_warning, mount_critical)
+    settings["per_mount"] = per_mount
+    inode_warning = parse_inode(params["inode_warning"], "inode_warning")
+    inode_critical = parse_inode(params["inode_critical"], "inode_critical")
+    check_order(("percent", inode_warning) if inode_warning is not None else None,
+                ("percent", inode_critical) if inode_critical is not None else None, "inode_warning")
+    settings["inodes"] = (inode_warning, inode_critical)
+    return settings
+
+
+def normalize_mount(path):
+    path = str(path)
+    return path.rstrip("/") or "/" if path.startswith("/") else path
+
+
+def unescape(field):
+    """/proc/self/mounts writes space, tab, newline and backslash in octal (\\040)."""
+    return ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), field)
+
+
+def read_mounts():
+    """(device, mount, fs_type, read_only) of each mounted file system; an over-mounted point once, as the last."""
+    entries = {}
+    with open(_MOUNTS, "r", encoding="utf-8", errors="surrogateescape") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) < 4:
+                continue
+            device, mount, fs_type = unescape(fields[0]), unescape(fields[1]), fields[2]
+            entries.pop(mount, None)
+            entries[mount] = (device, mount, fs_type, "ro" in fields[3].split(","))
+    return list(entries.values())
+
+
+def select(mounts, params):
+    """The mounts the options choose; a block device once, at its shortest mount point."""
+    chosen = []
+    for device, mount, fs_type, read_only in mounts:
+        if not any(fnmatch.fnmatchcase(mount, pattern) for pattern in params["mounts"]):
+            continue
+        if params["fs_types"]:
+            if fs_type not in params["fs_types"]:
+                continue
+        elif fs_type in SKIPPED_FS_TYPES and mount != "/":
+            continue
+        if read_only and not params["include_readonly"]:
+            continue
+        chosen.append((device, mount, fs_type))
+    shortest = {}
+    for device, mount, _fs_type in chosen:
+        if device.startswith("/") and (device not in shortest or len(mount) < len(shortest[device])):
+            shortest[device] = mount
+    return [entry for entry in chosen if not entry[0].startswith("/") or shortest[entry[0]] == entry[1]]
+
+
+def ceil_percent(part, whole):
+    return -(-part * 100 // whole) if whole else 0
+
+
+def measure(device, mount, fs_type):
+    """The sizes of one file system as df -P and df -i compute them; None when it has no blocks."""
+    stats = os.statvfs(mount)
+    if not stats.f_blocks:
+        return None
+    used = (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+    available = stats.f_bavail * stats.f_frsize
+    inodes_used = stats.f_files - stats.f_ffree
+    return {
+        "mount": mount,
+        "device": device,
+        "fs_type": fs_type,
+        "size": stats.f_blocks * stats.f_frsize,
+        "used": used,
+        "available": available,
+        "use_percent": ceil_percent(used, used + available),
+        "inodes_use_percent": ceil_percent(inodes_used, inodes_used + stats.f_ffree) if stats.f_files else None,
+    }
+
+
+def space_alert(host, found, limits):
+    """The space alert of one measurement, or None."""
+    for level, threshold in (("critical", limits[1]), ("warning", limits[0])):
+        if threshold is None:
+            continue
+        kind, number = threshold
+        if kind == "percent" and found["use_percent"] > number:
+            return alert(host, "disk", found["mount"], level, found["use_percent"], show(threshold),
+                         f"Use% over {number:g}: {found['mount']} is at {found['use_percent']}% "
+                         f"({human(found['used'])} of {human(found['size'])} used)")
+        if kind == "free" and found["available"] < number:
+            return alert(host, "disk", found["mount"], level, found["available"], show(threshold),
+                         f"Available under {human(number)}: {found['mount']} has {human(found['available'])} free "
+                         f"({found['use_percent']}% used)")
+    return None
+
+
+def inode_alert(host, found, limits):
+    if found["inodes_use_percent"] is None:
+        return None
+    for level, number in (("critical", limits[1]), ("warning", limits[0])):
+        if number is not None and found["inodes_use_percent"] > number:
+            return alert(host, "disk_inodes", found["mount"], level, found["inodes_use_percent"], f"{number:g}%",
+                         f"Inode use% over {number:g}: {found['mount']} is at {found['inodes_use_percent']}%")
+    return None
+
+
+def run(module):
+    """(changed, result) of measuring the chosen file systems and settling their alerts."""
+    params = module.params
+    settings = validate(params)
+    host = params["host_label"] or socket.gethostname()
+    state = AlertState(params["state_file"]).load()
+    measurements = []
+    for device, mount, fs_type in select(read_mounts(), params):
+        try:
+            found = measure(device, mount, fs_type)
+        except OSError as exc:
+            module.warn(f"Failed to measure file system '{mount}': {to_native(exc.strerror or exc)}")
+            continue
+        if found is not None:
+            measurements.append(found)
+    for mount in sorted(set(settings["per_mount"]) - {m["mount"] for m in measurements}):
+        module.warn(f"thresholds: mount {mount} is not among the file systems checked here")
+    space, inodes = [], []
+    for found in measurements:
+        limits = settings["per_mount"].get(found["mount"], settings["default"])
+        space.append(space_alert(host, found, limits))
+        inodes.append(inode_alert(host, found, settings["inodes"]))
+    space = [a for a in space if a]
+    inodes = [a for a in inodes if a]
+    by_mount = {m["mount"]: m for m in measurements}
+    alerts = state.settle("disk", host, space, {m["mount"]: m["use_percent"] for m in measurements}, settings["mute"])
+    inode_checked = {m["mount"]: m["inodes_use_percent"] for m in measurements if m["inodes_use_percent"] is not None}
+    alerts += state.settle("disk_inodes", host, inodes, inode_checked, settings["mute"])
+    for sent in alerts:
+        if sent["level"] == "recovery":
+            found = by_mount[sent["subject"]]
+            sent["message"] = (f"{found['mount']} recovered: Use% {found['use_percent']} "
+                               f"({human(found['used'])} of {human(found['size'])} used)"
+                               if sent["check"] == "disk" else
+                               f"{found['mount']} recovered: inode Use% {found['inodes_use_percent']}")
+    changed = state.save(module)
+    return changed, {"measurements": measurements, "alerts": alerts, "all_alerts": space + inodes}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "mounts": {"type": "list", "elements": "str", "default": ["*"]},
+            "fs_types": {"type": "list", "elements": "str"},
+            "include_readonly": {"type": "bool", "default": False},
+            "warning": {"type": "str"},
+            "critical": {"type": "str", "default": "90%"},
+            "thresholds": {"type": "list", "elements": "dict", "default": [], "options": {
+                "mount": {"type": "str", "required": True},
+                "warning": {"type": "str"},
+                "critical": {"type": "str"},
+            }},
+            "inode_warning": {"type": "str"},
+            "inode_critical": {"type": "str"},
+            "host_label": {"type": "str"},
+            **alert_state_spec(),
+        },
+        supports_check_mode=True,
+    )
+    try:
+        changed, result = run(module)
+    except (DiskAlertError, AlertOptionError) as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == "__main__":
+    main()
