@@ -95,7 +95,7 @@ options:
     type: str
   host_label:
     description:
-      - The host's name in the alerts and in the state file. The host's name (C(socket.gethostname())) when not given.
+      - The host's name in the alerts and in the state file. The name the host gives itself (as C(hostname) prints it) when not given.
     type: str
   state_file:
     description:
