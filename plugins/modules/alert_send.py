@@ -12,14 +12,15 @@ author:
   - jvmops.deploy contributors (@jvmops)
 description:
   - Takes the alerts the fleet checks produced in this run and sends them from the controller, one message per
-    channel: one email (SMTP) to every address in O(email.to), one SMS (Twilio's REST API) to every number in O(sms.to),
-    and one JSON C(POST) to O(webhook.url). Run it once per play, on the controller (C(delegate_to: localhost),
-    C(run_once: true)) or in a play on C(localhost).
-  - Sending is off by default: without O(enabled) the module only returns what it would send (RV(would_send)), as the
+    channel; one email (SMTP) to every address in O(email.to), one SMS (Twilio's REST API) to every number in O(sms.to),
+    and one JSON C(POST) to O(webhook.url). Run it once per play, on the controller (with C(delegate_to) V(localhost)
+    and C(run_once)) or in a play on C(localhost).
+  - Sending is off by default. Without O(enabled) the module only returns what it would send (RV(would_send)), as the
     fleet check's C(--alerts) flag does. Check mode does the same.
   - Alerts are ordered by level (C(unreachable), C(critical), C(warning), C(recovery)), keeping their order within a
     level; the first one after that names the email subject and leads the SMS.
-  - Every option is checked before anything is sent; a problem fails the task naming the option (C(email.port: ...)).
+  - Every option is checked before anything is sent; a problem fails the task, naming the option
+    (such as C(email.port)) and the rule it breaks.
   - When a channel fails, the others are still tried; then the task fails naming the channels that failed and why.
   - The SMTP password, the Twilio auth token and the webhook's header values never appear in the result or in
     messages.
@@ -34,6 +35,9 @@ attributes:
   idempotent:
     support: none
     description: Every run with O(enabled) and alerts sends them again.
+  platform:
+    platforms: all
+    details: It talks to the SMTP server, Twilio and the webhook from where the task runs, meant to be the controller.
 options:
   alerts:
     description:
@@ -100,7 +104,7 @@ options:
     description:
       - Send one SMS through Twilio's Messages resource (API 2010-04-01) to each number. Required keys are
         O(sms.account_sid), O(sms.auth_token), O(sms.from) and O(sms.to).
-      - The text is short (at most 320 characters, two SMS segments): the number of alerts and the first ones.
+      - The text is short (at most 320 characters, two SMS segments), the number of alerts and the first ones.
     type: dict
     suboptions:
       account_sid:
@@ -134,7 +138,8 @@ options:
         default: true
   webhook:
     description:
-      - POST the alerts as JSON, C({"alerts": [...], "summary": {...}}), to a URL. O(webhook.url) is required.
+      - POST the alerts as JSON to a URL, an object with the keys C(alerts) (the list) and C(summary) (C(count),
+        C(by_level), C(hosts), C(text)). O(webhook.url) is required.
     type: dict
     suboptions:
       url:

@@ -138,7 +138,8 @@ class FakeSMTP:
         self.http = None
         self.control_url = None
 
-    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # pylint: disable=unused-argument,too-many-arguments,too-many-positional-arguments
+    # aiosmtpd's authenticator signature.
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # pylint: disable=unused-argument,too-many-positional-arguments
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.username
               and secrets.compare_digest(auth_data.password, self.password.encode()))
         self.store.count("auth_ok" if ok else "auth_failed")
@@ -158,8 +159,8 @@ class FakeSMTP:
                               require_starttls=True, **common)
         # TLS from the first byte: aiosmtpd does not see that as TLS for AUTH, so it need not require it (and
         # need not warn that it does not).
-        implicit = _ImplicitTLSController(Handler(self.store, self.tls_port, tls=True), hostname=self.host, port=self.tls_port,
-                              ssl_context=context, **{**common, "auth_require_tls": False})
+        implicit = _ImplicitTLSController(Handler(self.store, self.tls_port, tls=True), hostname=self.host,
+                                          port=self.tls_port, ssl_context=context, **{**common, "auth_require_tls": False})
         for controller in (starttls, implicit):
             controller.start()
             self.controllers.append(controller)

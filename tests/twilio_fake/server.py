@@ -114,7 +114,7 @@ class FakeTwilio:
         if not header or not header.startswith("Basic "):
             return False
         try:
-            user, _, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
+            user, _sep, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return False
         return user == self.account_sid == account_sid and secrets.compare_digest(password, self.auth_token)

@@ -31,6 +31,7 @@ def spec_path():
             return directory / SPEC_NAME
     return REPO.parent / SPEC_NAME
 
+
 METHODS = ("get", "post", "put", "patch", "delete")
 
 PHONE = re.compile(r"^(\+[1-9][0-9]{1,14}|[a-z]+:\+?[A-Za-z0-9.@_-]+|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$")
