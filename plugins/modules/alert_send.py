@@ -569,8 +569,9 @@ def main():
         module.fail_json(msg="; ".join(problems), problems=problems)
     changed, result, failed = run(module)
     if failed:
-        module.fail_json(msg="Failed to send the alerts through " + ", ".join(failed) + ": "
-                         + "; ".join(f"{channel}: {error}" for channel, error in failed.items()),
+        # "Failed to send the alerts by email: <why>", or by several channels: "... by email, sms. email: <why>; sms: <why>".
+        why = next(iter(failed.values())) if len(failed) == 1 else "; ".join(f"{c}: {e}" for c, e in failed.items())
+        module.fail_json(msg=f"Failed to send the alerts by {', '.join(failed)}{':' if len(failed) == 1 else '.'} {why}",
                          changed=changed, errors=failed, **result)
     module.exit_json(changed=changed, **result)
 

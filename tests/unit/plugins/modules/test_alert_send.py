@@ -172,7 +172,7 @@ def test_a_failing_channel_does_not_stop_the_others(invoke, smtp, twilio, channe
     email = {**channels["email"], "password": "wrong-" + smtp.password[::-1]}
     result = invoke(alert_send.main, {"alerts": ALERTS, "enabled": True, "email": email, "sms": channels["sms"]})
     assert result.failed
-    assert result.result["msg"].startswith("Failed to send the alerts through email: email: SMTP authentication")
+    assert result.result["msg"].startswith("Failed to send the alerts by email: SMTP authentication of 'alerts@example.com'")
     assert set(result.result["errors"]) == {"email"} and "535" in result.result["errors"]["email"]
     assert set(result.result["sent"]) == {"sms"} and result.result["changed"] is True
     assert counts(smtp, twilio) == (before[0], before[1] + 1, before[2])
@@ -186,8 +186,21 @@ def test_twilio_refusal_names_sms(invoke, smtp, twilio, channels):
     sms = {**channels["sms"], "auth_token": "0" * 32}
     result = invoke(alert_send.main, {"alerts": ALERTS, "enabled": True, "sms": sms, "webhook": channels["webhook"]})
     assert result.failed and set(result.result["errors"]) == {"sms"}
-    assert "HTTP 401 Authenticate (Twilio error 20003)" in result.result["msg"]
+    assert result.result["msg"] == ("Failed to send the alerts by sms: Failed to create Twilio message to '+14155550100': "
+                                    "HTTP 401 Authenticate (Twilio error 20003)")
     assert twilio.stats["auth_failures"] == failures + 1 and set(result.result["sent"]) == {"webhook"}
+    assert_no_secret(result.result, smtp, twilio)
+
+
+def test_every_failing_channel_is_named(invoke, smtp, twilio, channels):
+    email = {**channels["email"], "port": 1}  # nothing listens there
+    webhook = {**channels["webhook"], "headers": {"Authorization": "Bearer wrong"}}
+    result = invoke(alert_send.main, {"alerts": ALERTS, "enabled": True, "email": email, "sms": channels["sms"],
+                                      "webhook": webhook})
+    assert result.failed and set(result.result["errors"]) == {"email", "webhook"}
+    assert result.result["msg"].startswith("Failed to send the alerts by email, webhook. email: Failed to connect to SMTP server")
+    assert "; webhook: Failed to POST the alerts to the webhook: HTTP 401" in result.result["msg"]
+    assert set(result.result["sent"]) == {"sms"}
     assert_no_secret(result.result, smtp, twilio)
 
 
