@@ -307,6 +307,8 @@ def check_options(params):
             if "@" not in address or any(c in address for c in "\r\n"):
                 problems.append("email.to: every entry must be an email address")
                 break
+        if email.get("from") and ("@" not in email["from"] or any(c in email["from"] for c in "\r\n")):
+            problems.append("email.from: must be an email address")
         _check_common(problems, "email", email)
     sms = params.get("sms")
     if sms is not None:

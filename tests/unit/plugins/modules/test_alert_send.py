@@ -148,6 +148,7 @@ def test_no_alerts_sends_nothing(invoke, smtp, twilio, channels):
     (lambda c: c["email"].pop("to"), "email.to: required"),
     (lambda c: c["email"].update(security="ssl"), "email.security: must be one of starttls, tls, none"),
     (lambda c: c["email"].update(port=70000), "email.port: must be from 1 to 65535"),
+    (lambda c: c["email"].update({"from": "ops\r\nBcc: x@example.com"}), "email.from: must be an email address"),
     (lambda c: c["email"].update(security="none"), "email.security: none would send the password"),
     (lambda c: c["sms"].pop("account_sid"), "sms.account_sid: required"),
     (lambda c: c["sms"].update(account_sid="AC123"), "sms.account_sid: must be AC followed by 32 hex digits"),
