@@ -73,10 +73,14 @@ options:
         type: str
         default: starttls
       username:
-        description: The SMTP user. With it, the module logs in (AUTH) after TLS is up.
+        description:
+          - The SMTP user. With it, the module logs in (AUTH) after TLS is up. Defaults to the environment variable
+            E(JVMOPS_SMTP_USERNAME).
         type: str
       password:
-        description: The SMTP user's password.
+        description:
+          - The SMTP user's password. Defaults to the environment variable E(JVMOPS_SMTP_PASSWORD), which the AWX
+            credential type C(extensions/awx/smtp_credential_type.yml) sets.
         type: str
       from:
         description: The sender address (required).
@@ -108,7 +112,9 @@ options:
     type: dict
     suboptions:
       account_sid:
-        description: The Twilio account SID (C(AC) and 32 hex digits).
+        description:
+          - The Twilio account SID (C(AC) and 32 hex digits). Defaults to the environment variable
+            E(TWILIO_ACCOUNT_SID), which the AWX credential type C(extensions/awx/twilio_credential_type.yml) sets.
         type: str
       auth_token:
         description:
@@ -545,15 +551,15 @@ def main():
             "host": {"type": "str"},
             "port": {"type": "int"},
             "security": {"type": "str", "default": "starttls"},
-            "username": {"type": "str"},
-            "password": {"type": "str", "no_log": True},
+            "username": {"type": "str", "fallback": (env_fallback, ["JVMOPS_SMTP_USERNAME"])},
+            "password": {"type": "str", "no_log": True, "fallback": (env_fallback, ["JVMOPS_SMTP_PASSWORD"])},
             "from": {"type": "str"},
             "to": {"type": "list", "elements": "str"},
             "subject_prefix": {"type": "str", "default": "[jvmops]"},
             **common,
         }},
         "sms": {"type": "dict", "options": {
-            "account_sid": {"type": "str"},
+            "account_sid": {"type": "str", "fallback": (env_fallback, ["TWILIO_ACCOUNT_SID"])},
             "auth_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["TWILIO_AUTH_TOKEN"])},
             "from": {"type": "str"},
             "to": {"type": "list", "elements": "str"},

@@ -6,10 +6,12 @@ API and webhook receiver of tests/twilio_fake, which checks every request agains
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.jvmops.deploy.plugins.modules import alert_send
 
@@ -211,3 +213,27 @@ def test_sms_body_is_short():
     body = alert_send.sms_body(alert_send.ordered(alerts))
     assert len(body) <= 320 and body.startswith("jvmops: 10 alerts. CRITICAL web0: ") and body.endswith("more)")
     assert alert_send.sms_body(alerts[:1]).startswith("jvmops: 1 alert. CRITICAL web0: ")
+
+
+def test_the_awx_credential_types_inject_what_the_module_reads(invoke, smtp, twilio, channels, monkeypatch):
+    """extensions/awx/{smtp,twilio}_credential_type.yml: their injected variables alone log in and send."""
+    root = Path(__file__).resolve().parents[4]
+    injected = {}
+    for name, values in (("smtp_credential_type.yml", {"username": smtp.username, "password": smtp.password}),
+                         ("twilio_credential_type.yml", {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token})):
+        cred = yaml.safe_load((root / "extensions" / "awx" / name).read_text())
+        secret = {f["id"] for f in cred["inputs"]["fields"] if f.get("secret")}
+        assert secret == {"password"} or secret == {"auth_token"}
+        for variable, template in cred["injectors"]["env"].items():
+            field = re.fullmatch(r"\{\{ ?(\w+) ?\}\}", template).group(1)
+            injected[variable] = values[field]
+    for variable, value in injected.items():
+        monkeypatch.setenv(variable, value)
+    email = {k: v for k, v in channels["email"].items() if k not in ("username", "password")}
+    sms = {k: v for k, v in channels["sms"].items() if k not in ("account_sid", "auth_token")}
+    before = counts(smtp, twilio)
+    result = invoke(alert_send.main, {"alerts": ALERTS, "enabled": True, "email": email, "sms": sms})
+    assert not result.failed, result.result["msg"]
+    assert counts(smtp, twilio)[:2] == (before[0] + 1, before[1] + 1)
+    assert smtp.messages()[-1]["login"] == smtp.username
+    assert_no_secret(result.result, smtp, twilio)
