@@ -222,6 +222,9 @@ def main(argv=None):
     parser.add_argument("--tree", required=True, help="the ansible_collections/jvmops/deploy copy to test")
     parser.add_argument("stages", nargs="+", choices=list(STAGES))
     args = parser.parse_args(argv)
+    # The Twilio test service checks requests against the published description in shared/ beside the repository,
+    # wherever the tree under test was copied to.
+    os.environ.setdefault("TWILIO_OPENAPI", str(REPO.parent / "shared" / "twilio-api" / "twilio_api_v2010.json"))
     results = []
     for name in args.stages:
         banner(name)
