@@ -30,6 +30,7 @@ description:
   - The task reports RV(alerts) and does not fail because of them; use C(failed_when) to make it fail.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - jvmops.deploy.alerts
 attributes:
   check_mode:
     support: full
@@ -93,24 +94,6 @@ options:
     description:
       - Critical threshold of inode use, a percent (C(95%)).
     type: str
-  host_label:
-    description:
-      - The host's name in the alerts and in the state file. The name the host gives itself (as C(hostname) prints it) when not given.
-    type: str
-  state_file:
-    description:
-      - The JSON file on the monitored host where the module keeps the alerts it sent, for O(mute_for) and recoveries.
-        The module owns it and replaces it whole (mode C(0600), its directory created C(0700)); other checks of
-        this collection may share it.
-    type: path
-    default: /var/lib/jvmops/alerts.json
-  mute_for:
-    description:
-      - How long an alert already sent is not sent again while its level stays the same (the source document's
-        C(:mute-for), there in milliseconds), as seconds or as a duration such as C(90s), C(30m), C(1h), C(2d).
-      - C(0) sends every alert on every run.
-    type: raw
-    default: 0
 """
 
 EXAMPLES = r"""
