@@ -50,8 +50,10 @@ def alert(host, check, subject, level, value, threshold, message):
 
 
 def alert_state_spec():
-    """The argument_spec fragment of the options every check module has; merge it into the module's own."""
+    """The argument_spec fragment of the options every check module has (documented in the jvmops.deploy.alerts doc
+    fragment); merge it into the module's own."""
     return {
+        "host_label": {"type": "str"},
         "state_file": {"type": "path", "default": DEFAULT_STATE_FILE},
         "mute_for": {"type": "raw", "default": 0},
     }

@@ -419,7 +419,6 @@ def main():
             }},
             "inode_warning": {"type": "str"},
             "inode_critical": {"type": "str"},
-            "host_label": {"type": "str"},
             **alert_state_spec(),
         },
         supports_check_mode=True,

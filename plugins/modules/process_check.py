@@ -295,7 +295,6 @@ def main():
             "min": {"type": "int", "default": 1},
             "max": {"type": "int"},
             "level": {"type": "str", "choices": ["warning", "critical"], "default": "critical"},
-            "host_label": {"type": "str"},
             **alert_state_spec(),
         },
         supports_check_mode=True,

@@ -440,7 +440,6 @@ def main():
             "login_password": {"type": "str", "no_log": True},
             "login_unix_socket": {"type": "path"},
             "level": {"type": "str", "choices": ["warning", "critical"], "default": "critical"},
-            "host_label": {"type": "str"},
             **alert_state_spec(),
         },
         required_if=[

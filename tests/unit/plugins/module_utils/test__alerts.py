@@ -65,7 +65,8 @@ def test_alert_keys_and_levels():
 
 
 def test_spec_fragment():
-    assert _alerts.alert_state_spec() == {"state_file": {"type": "path", "default": "/var/lib/jvmops/alerts.json"},
+    assert _alerts.alert_state_spec() == {"host_label": {"type": "str"},
+                                          "state_file": {"type": "path", "default": "/var/lib/jvmops/alerts.json"},
                                           "mute_for": {"type": "raw", "default": 0}}
 
 
