@@ -196,13 +196,19 @@ class FakeBeanstalk:  # pylint: disable=too-many-instance-attributes
         if self._stopped.is_set():
             return
         self._stopped.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-        self.service.shutdown()
-        self.stats.save()
-        self.log("stopped")
-        self._done.set()
+        try:
+            if self.server is not None:
+                self.server.shutdown()
+                self.server.server_close()
+            self.service.shutdown()
+            try:
+                self.stats.save()
+            except OSError as exc:  # the state directory was removed under a server that was left running
+                self.log(f"could not write the statistics: {exc}")
+            self.log("stopped")
+        finally:
+            # main() waits for this: the process must end even when a step above failed.
+            self._done.set()
 
     def wait(self):
         """Block until stop() has finished."""
