@@ -437,7 +437,7 @@ class Deploy:
             settings.append({"namespace": ENV_PROPERTIES, "option_name": name, "value": str(value)})
         return {(o["namespace"], o["option_name"]): o for o in settings}
 
-    def setting_changes(self, env):
+    def setting_changes(self):
         wanted = self.wanted_settings()
         if not wanted:
             return {}, []
@@ -448,7 +448,7 @@ class Deploy:
     def update_args(self, env, label):
         """UpdateEnvironment's arguments for what differs, and the diff."""
         args = {}
-        current, changes = self.setting_changes(env)
+        current, changes = self.setting_changes()
         if env.get("VersionLabel") != label:
             args["VersionLabel"] = label
         if changes:
