@@ -25,6 +25,8 @@ description:
     C(MemTotal), like C(top)'s C(%MEM); the memory in use is C(MemTotal - MemAvailable) from C(/proc/meminfo).
   - The user is the process's effective user, by name, or by number when the host has no name for it.
     The command is the process's command line, or its name in brackets (C([kthreadd])) for a kernel thread.
+    It is shown on one line: tabs and line breaks in it (a C(bash -c) script) become spaces, other control
+    characters C(?), as C(ps) shows them.
   - The module's own process may appear in the list, as C(top) shows itself.
   - Only reads; never reports a change.
 extends_documentation_fragment:
@@ -286,11 +288,17 @@ def owner_and_rss(pid):
     return uid, rss
 
 
+def printable(text):
+    """text on one line: tabs and line breaks as spaces, other control characters as ?, like ps."""
+    return "".join(" " if char in "\t\n\r\v\f" else "?" if not char.isprintable() and char != " " else char
+                   for char in text)
+
+
 def command(pid, name, width):
-    """The command line of pid, or [name] for a kernel thread, cut to width."""
+    """The command line of pid, or [name] for a kernel thread, on one line and cut to width."""
     raw = read(pid, "cmdline") or ""
     line = " ".join(raw.rstrip("\0").split("\0")) if raw.strip("\0") else f"[{name}]"
-    return line[:width]
+    return printable(line)[:width]
 
 
 def user_name(uid, names):

@@ -193,6 +193,13 @@ def test_command_cut_to_width(run):
     assert len(run().result["processes"][0]["command"]) == 80
 
 
+def test_command_with_line_breaks_stays_on_one_line(run):
+    run.proc.spawn(100, ["bash", "-c", "a=1\n\tb=2\necho \x1b[31m"])
+    result = run().result
+    assert result["processes"][0]["command"] == "bash -c a=1  b=2 echo ?[31m"
+    assert len(result["report"].splitlines()) == len(result["processes"]) + 2
+
+
 def test_report_header_and_columns(run):
     busy_host(run.proc)
     run.proc.spawn(700, ["sleep", "1"], uid=NO_NAME, rss_kb=0)
