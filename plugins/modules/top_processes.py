@@ -25,7 +25,7 @@ description:
     C(MemTotal), like C(top)'s C(%MEM); the memory in use is C(MemTotal - MemAvailable) from C(/proc/meminfo).
   - The user is the process's effective user, by name, or by number when the host has no name for it.
     The command is the process's command line, or its name in brackets (C([kthreadd])) for a kernel thread.
-    It is shown on one line: tabs and line breaks in it (a C(bash -c) script) become spaces, other control
+    It is shown on one line; tabs and line breaks in it (a C(bash -c) script) become spaces, other control
     characters C(?), as C(ps) shows them.
   - The module's own process may appear in the list, as C(top) shows itself.
   - Only reads; never reports a change.
