@@ -28,6 +28,7 @@ RECAP = re.compile(
     r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
     re.M,
 )
+REPORT_LINES = []  # lines a scenario adds for the end of the run (what a local service saw)
 
 
 @dataclass(repr=False)
@@ -89,9 +90,10 @@ class Lab:
         return self._call("ssh", host, command, check=check)
 
     def playbook(self, playbook, extra_vars=None, check=False, diff=False, stdin=subprocess.DEVNULL, timeout=900,
-                 extra_json=None):
-        """extra_vars are passed as key=value (strings); extra_json as one JSON document (any types)."""
-        cmd = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", str(self.inventory), playbook]
+                 extra_json=None, inventory=None, args=()):
+        """extra_vars are passed as key=value (strings); extra_json as one JSON document (any types); inventory
+        replaces the lab's (a copy with group_vars beside it); args are more ansible-playbook arguments."""
+        cmd = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", str(inventory or self.inventory), playbook, *args]
         for key, value in (extra_vars or {}).items():
             cmd += ["-e", f"{key}={value}"]
         if extra_json:
@@ -125,6 +127,11 @@ class Lab:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env=ansible_env(), timeout=timeout, check=False)
         return Run(proc.returncode, proc.stdout)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in REPORT_LINES:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
