@@ -18,7 +18,8 @@ description:
   - Sending is off by default. Without O(enabled) the module only returns what it would send (RV(would_send)), as the
     fleet check's C(--alerts) flag does. Check mode does the same.
   - Alerts are ordered by level (C(unreachable), C(critical), C(warning), C(recovery)), keeping their order within a
-    level; the first one after that names the email subject and leads the SMS.
+    level; the first one after that names the email subject and leads the SMS. In the subject and the SMS each alert
+    shows as its message, led by its host (C(web1: ...)) unless the message already starts with it.
   - Every option is checked before anything is sent; a problem fails the task, naming the option
     (such as C(email.port)) and the rule it breaks.
   - When a channel fails, the others are still tried; then the task fails naming the channels that failed and why.
@@ -346,6 +347,12 @@ def one_line(text, limit=None):
     return text
 
 
+def headline(alert):
+    """The alert's message, naming its host first unless the message already does."""
+    message, host = str(alert["message"]), str(alert.get("host") or "")
+    return message if not host or message.startswith(host) else f"{host}: {message}"
+
+
 def count_text(alerts):
     return f"{len(alerts)} alert{'' if len(alerts) == 1 else 's'}"
 
@@ -354,11 +361,11 @@ def summary(alerts):
     by_level = {level: sum(1 for alert in alerts if alert["level"] == level) for level in LEVELS}
     return {"count": len(alerts), "by_level": {level: n for level, n in by_level.items() if n},
             "hosts": sorted({str(alert["host"]) for alert in alerts}),
-            "text": f"{count_text(alerts)}: {one_line(alerts[0]['message'], 200)}"}
+            "text": f"{count_text(alerts)}: {one_line(headline(alerts[0]), 200)}"}
 
 
 def email_subject(prefix, alerts):
-    return one_line(f"{prefix} {count_text(alerts)}: {alerts[0]['message']}", 200)
+    return one_line(f"{prefix} {count_text(alerts)}: {headline(alerts[0])}", 200)
 
 
 COLUMNS = ("level", "host", "check", "subject", "value", "threshold", "message")
@@ -383,7 +390,7 @@ def sms_body(alerts):
     """At most SMS_LIMIT characters: the count, then as many alerts as fit, then how many more."""
     text = f"jvmops: {count_text(alerts)}."
     for index, alert in enumerate(alerts):
-        part = f"{' ' if index == 0 else '; '}{alert['level'].upper()} {one_line(alert['message'], 150)}"
+        part = f"{' ' if index == 0 else '; '}{alert['level'].upper()} {one_line(headline(alert), 150)}"
         left = len(alerts) - index - 1
         more = f" (+{left} more)" if left else ""
         if len(text) + len(part) + len(more) > SMS_LIMIT:
