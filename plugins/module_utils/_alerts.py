@@ -157,10 +157,16 @@ class AlertState:
         """Whether the state differs from the file as loaded."""
         return self.records != self._loaded
 
-    def dump(self):
-        """The file's text for the current state."""
-        alerts = [self.records[key] for key in sorted(self.records, key=lambda k: tuple(map(str, k)))]
+    def dump(self, records=None):
+        """The file's text for the current state (or for records)."""
+        records = self.records if records is None else records
+        alerts = [records[key] for key in sorted(records, key=lambda k: tuple(map(str, k)))]
         return json.dumps({"version": STATE_VERSION, "alerts": alerts}, indent=1, sort_keys=True) + "\n"
+
+    def diff(self):
+        """The state file as loaded and as it is now, for diff mode ({"before", "after"} and their headers)."""
+        return {"before": self.dump(self._loaded), "after": self.dump(), "before_header": self.path,
+                "after_header": self.path}
 
     def save(self, module):
         """Write the state (mode 0600) through a temporary file and module.atomic_move, when it changed and the

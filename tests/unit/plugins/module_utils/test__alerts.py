@@ -132,6 +132,21 @@ def test_check_mode_writes_nothing_but_reports_the_change(state):
     assert not state.path.exists() and module.moves == []
 
 
+def test_diff_shows_the_record_added_then_removed(state):
+    current = state()
+    current.settle("disk", "web1", [disk("/")], ["/"], 60)
+    diff = current.diff()
+    assert diff["before_header"] == diff["after_header"] == str(state.path)
+    assert json.loads(diff["before"]) == {"version": 1, "alerts": []}
+    [record] = json.loads(diff["after"])["alerts"]
+    assert (record["subject"], record["level"], record["sent_at"]) == ("/", "critical", state.clock.time)
+    current.save(FakeModule())
+    recovered = state()
+    recovered.settle("disk", "web1", [], {"/": 40}, 60)
+    assert json.loads(recovered.diff()["before"]) == json.loads(diff["after"])
+    assert json.loads(recovered.diff()["after"])["alerts"] == []
+
+
 def test_unchanged_state_is_not_written(state):
     run(state, [disk("/")], ["/"])
     current = state()
