@@ -30,7 +30,8 @@ options:
     required: true
   only:
     description:
-      - Names of the checks to run, as a list or a comma-separated string; all checks when empty.
+      - Names of the checks to run (the playbook's C(monitor_only)), as a list or a comma-separated string; all
+        checks when empty. It chooses by name only; O(tags) choose by name or type.
       - Each must be the name or the type of a check of some host.
     type: raw
   tags:
@@ -117,8 +118,22 @@ _value:
 
 import re
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleError, AnsibleFilterError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.loader import fragment_loader, module_loader
+from ansible.utils.plugin_docs import get_docstring
 
+from ansible_collections.jvmops.deploy.plugins.module_utils._alerts import AlertOptionError, parse_duration
+from ansible_collections.jvmops.deploy.plugins.module_utils._checks import (
+    SERVICE_REQUIRED_IF,
+    CheckOptionError,
+    validate_disk,
+    validate_process,
+    validate_service,
+    validate_top,
+)
+
+COLLECTION = "jvmops.deploy"
 MODULES = {
     "disk": "disk_alert",
     "process": "process_check",
@@ -138,10 +153,16 @@ DESCRIPTIONS = {
 DEFAULT_CHECKS = ({"name": "disk", "type": "disk"},)
 SPECIAL_TAGS = frozenset(("all", "always", "never", "tagged", "untagged", "list"))
 OWN_KEYS = ("name", "type", "description")
-# The modules whose checks keep an alert state (the jvmops.deploy.alerts doc fragment's options).
-ALERTING = frozenset(("disk_alert", "process_check", "service_check"))
+# The module option the data gives under another key: the alert subject, as the check's own name is taken.
+RENAMED = {"subject": "name"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 NAME_MAX = 40
+# Options whose values never appear in a message (ansible-test's no_log heuristic, roughly).
+SECRET = re.compile(r"pass(word|wd|phrase)?($|_)|secret|token|private_key|api_key", re.IGNORECASE)
+HIDDEN = "********"
+HOSTS_SHOWN = 5
+
+_SPECS = {}
 
 
 def _is_omitted(value):
@@ -160,7 +181,7 @@ def _is_list(value):
 
 
 def _kind(value):
-    """A user-facing name for a value's type."""
+    """A user-facing name for a value's type (not the templar's internal class names)."""
     if isinstance(value, (str, bytes)):
         return "a string"
     if value is None:
@@ -175,6 +196,20 @@ def _kind(value):
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
+def _plain(value):
+    """value with plain dicts, lists and scalars (the templar's and the YAML loader's types unwrapped)."""
+    if _is_mapping(value):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if _is_list(value):
+        return [_plain(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    for kind in (str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
 def _names(value, option):
     """A list of names from a list or a comma-separated string; [] for None."""
     if _is_omitted(value):
@@ -182,70 +217,239 @@ def _names(value, option):
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     if not _is_list(value):
-        raise AnsibleFilterError(f"monitor_plan: {option} must be a list of names or a comma-separated string, "
-                                 f"got {_kind(value)}")
+        raise AnsibleFilterError(f"{option}: must be a list of names or a comma-separated string, got {_kind(value)}")
     names = []
     for entry in value:
         if not isinstance(entry, str):
-            raise AnsibleFilterError(f"monitor_plan: {option} must be a list of names, got {_kind(entry)} in it")
+            raise AnsibleFilterError(f"{option}: must be a list of names, got {_kind(entry)} in it")
         if entry.strip():
             names.append(entry.strip())
     return names
 
 
-class _Host:
-    """The place of a mistake, for the messages."""
+# The modules' options, from their documentation
 
-    def __init__(self, host):
-        self.host = host
+def _argument_spec(options):
+    """An argument_spec of documented options (type, elements, choices, default, required, aliases, suboptions)."""
+    spec = {}
+    for name, doc in options.items():
+        entry = {"type": doc.get("type", "str")}
+        for key in ("elements", "choices", "default", "required", "aliases"):
+            if key in doc:
+                entry[key] = doc[key]
+        if doc.get("suboptions"):
+            entry["options"] = _argument_spec(doc["suboptions"])
+        if SECRET.search(name):
+            entry["no_log"] = True
+        spec[name] = entry
+    return spec
 
-    def fail(self, check, text):
-        where = f"monitor_checks of {self.host}"
-        if check is not None:
-            where += f", check {check!r}"
-        raise AnsibleFilterError(f"{where}: {text}")
+
+def module_spec(module):
+    """The argument_spec of the collection's module (short name), read from its DOCUMENTATION with the doc
+    fragments merged, once per process."""
+    if module not in _SPECS:
+        full = f"{COLLECTION}.{module}"
+        context = module_loader.find_plugin_with_context(full)
+        if not context.resolved:
+            raise AnsibleFilterError(f"monitor_plan: cannot find the module {full} to read its options "
+                                     "(is the collection loader set up?)")
+        try:
+            doc = get_docstring(context.plugin_resolved_path, fragment_loader, collection_name=COLLECTION,
+                                is_module=True)[0]
+        except (AnsibleError, OSError, ValueError) as exc:
+            raise AnsibleFilterError(f"monitor_plan: cannot read the options of {full}: {exc}") from None
+        if not doc or not doc.get("options"):
+            raise AnsibleFilterError(f"monitor_plan: the documentation of {full} has no options")
+        _SPECS[module] = _argument_spec(_plain(doc["options"]))
+    return _SPECS[module]
 
 
-def _check_type(host, index, check):
-    """The check's name and type, checked."""
+# The validator's words, as "option: rule"
+
+_REWORDS = (
+    (re.compile(r"^argument '(?P<option>[^']+)' is of type \S+ and we were unable to convert to (?P<type>\w+): (?P<why>.*)$",
+                re.S), "{option}: must be of type {type} ({why})"),
+    (re.compile(r"^Elements value for option '(?P<option>[^']+)' is of type \S+ and we were unable to convert to "
+                r"(?P<type>\w+): (?P<why>.*)$", re.S), "{option}: every element must be of type {type} ({why})"),
+    (re.compile(r"^value of (?P<option>\S+) must be one of: (?P<choices>.*), got: (?P<value>.*)$", re.S),
+     "{option}: {value!r} must be one of {choices}"),
+    (re.compile(r"^missing required arguments: (?P<options>.*) found in (?P<parent>.*)$", re.S),
+     "{parent}: each entry needs {options}"),
+    (re.compile(r"^missing required arguments: (?P<options>.*)$", re.S), "{options}: missing; it is required"),
+    (re.compile(r"^type is (?P<type>\S+) but all of the following are missing: (?P<options>.*)$", re.S),
+     "{options}: missing; a {type} check needs it"),
+    (re.compile(r"^(?P<options>.*?)\. Supported parameters include: (?P<known>.*?)\.?$", re.S),
+     "{options}: not an option here; the options are {known}"),
+)
+
+
+def _reword(message):
+    for pattern, words in _REWORDS:
+        match = pattern.match(message)
+        if match:
+            return words.format(**match.groupdict())
+    return message
+
+
+def _strings(value):
+    """The scalars in value, as strings."""
+    if _is_mapping(value):
+        return [text for item in value.values() for text in _strings(item)]
+    if _is_list(value):
+        return [text for item in value for text in _strings(item)]
+    return [] if _is_omitted(value) else [str(value)]
+
+
+class _Secrets:
+    """The secret values of a check, to keep them out of the messages."""
+
+    def __init__(self, options):
+        found = {text for key, value in options.items() if SECRET.search(str(key)) for text in _strings(value)}
+        self.values = sorted((text for text in found if text), key=len, reverse=True)
+
+    def hide(self, text):
+        for value in self.values:
+            text = text.replace(value, HIDDEN)
+        return text
+
+
+def _semantic(module, params):
+    """The rules the module applies before it measures anything (the ones that need no look at the host)."""
+    if module == "disk_alert":
+        validate_disk(params)
+    elif module == "process_check":
+        validate_process(params)
+        parse_duration(params["mute_for"], "mute_for")
+    elif module == "service_check":
+        validate_service(params)
+    elif module == "top_processes":
+        validate_top(params)
+
+
+def _options_error(kind, module, options):
+    """The first mistake in a check's module options, in words, or None."""
+    spec = module_spec(module)
+    known = {alias: name for name, entry in spec.items() for alias in [name, *entry.get("aliases", [])]}
+    given = {}
+    for key, value in options.items():
+        shown = "subject" if key == "name" else key
+        if key == "name" and "name" not in spec:
+            return f"subject: not an option of a {kind} check ({module} has no alert subject)"
+        if key not in known or key == "type":
+            allowed = sorted(("subject" if name == "name" else name) for name in spec if name != "type")
+            return f"{shown}: not an option of a {kind} check; the options are {', '.join(allowed)}"
+        if spec[known[key]]["type"] in ("str", "path") and (_is_mapping(value) or _is_list(value)):
+            return f"{shown}: must be a string, got {_kind(value)}"
+        given[key] = value
+    if module == "service_check":
+        given["type"] = kind
+    result = ArgumentSpecValidator(spec, required_if=SERVICE_REQUIRED_IF if module == "service_check" else None
+                                   ).validate(given)
+    errors = [error for error in result.errors if type(error).__name__ != "NoLogError"] or list(result.errors)
+    if errors:
+        return "; ".join(dict.fromkeys(_reword(error.error_message) for error in errors))
+    try:
+        _semantic(module, result.validated_parameters)
+    except (CheckOptionError, AlertOptionError) as exc:
+        return str(exc)
+    return None
+
+
+# The plan
+
+class _Errors:
+    """The mistakes found, each once with the hosts it was found on."""
+
+    def __init__(self):
+        self.found = {}
+
+    def add(self, host, check, text):
+        self.found.setdefault((check, text), []).append(str(host))
+
+    def add_global(self, text):
+        self.found.setdefault((None, text), None)
+
+    def raise_any(self):
+        if not self.found:
+            return
+        lines = []
+        for (check, text), hosts in self.found.items():
+            if hosts is None:
+                lines.append(text)
+                continue
+            shown = ", ".join(hosts[:HOSTS_SHOWN])
+            if len(hosts) > HOSTS_SHOWN:
+                shown += f" and {len(hosts) - HOSTS_SHOWN} more hosts"
+            where = f"monitor_checks of {shown}" + (f", check {check!r}" if check is not None else "")
+            lines.append(f"{where}: {text}")
+        raise AnsibleFilterError("\n".join(lines))
+
+
+def _check_type(index, check):
+    """(name, type, None) of a check, or (name or None, None, the mistake)."""
     if not _is_mapping(check):
-        host.fail(None, f"entry {index + 1} must be a mapping with a name, a type and the module's options, "
-                        f"got {_kind(check)}")
+        return None, None, (f"entry {index + 1} must be a mapping with a name, a type and the module's options, "
+                            f"got {_kind(check)}")
     name = check.get("name")
-    if not isinstance(name, str) or not name:
-        host.fail(None, f"entry {index + 1}: name: missing; every check needs a name")
-    if len(name) > NAME_MAX or not NAME.match(name):
-        host.fail(None, f"entry {index + 1}: name: {name!r} must be lower case letters, digits, _ and -, starting "
-                        f"with a letter or digit, at most {NAME_MAX} characters")
+    if _is_omitted(name) or name == "":
+        return None, None, f"entry {index + 1}: name: missing; every check needs a name"
+    if not isinstance(name, str) or len(name) > NAME_MAX or not NAME.match(name):
+        shown = repr(name) if isinstance(name, str) else _kind(name)
+        return None, None, (f"entry {index + 1}: name: {shown} must be lower case letters, digits, _ and -, "
+                            f"starting with a letter or digit, at most {NAME_MAX} characters")
     kind = check.get("type")
-    if kind is None:
+    if _is_omitted(kind):
         if name not in MODULES:
-            host.fail(name, f"type: missing; give one of {', '.join(MODULES)} (it may be left out only when the "
-                            "name is one of them)")
+            return name, None, (f"type: missing; give one of {', '.join(MODULES)} (it may be left out when the "
+                                "name is one of them)")
         kind = name
     if not isinstance(kind, str) or kind not in MODULES:
-        host.fail(name, f"type: {kind!r} must be one of {', '.join(MODULES)}")
+        shown = repr(kind) if isinstance(kind, str) else _kind(kind)
+        return name, None, f"type: {shown} must be one of {', '.join(MODULES)}"
     description = check.get("description")
-    if description is not None and not isinstance(description, str):
-        host.fail(name, f"description: must be a string, got {_kind(description)}")
-    return name, kind
+    if not _is_omitted(description) and not isinstance(description, str):
+        return name, None, f"description: must be a string, got {_kind(description)}"
+    return name, kind, None
 
 
-def _plan_check(host, name, kind, check, defaults):
+def _plan_check(name, kind, check, defaults):
+    """The check as the playbook runs it, and the mistake in its options or None."""
     module = MODULES[kind]
     options = {}
     for key, value in check.items():
-        if key in OWN_KEYS:
+        key = str(key)
+        if key in OWN_KEYS or _is_omitted(value):
             continue
-        options["name" if key == "subject" else key] = value
-    if module in ALERTING:
-        for key, value in defaults.items():
-            if value is not None and key not in options:
-                options[key] = value
+        options[RENAMED.get(key, key)] = _plain(value)
+    secrets = _Secrets(options)
+    error = _options_error(kind, module, options)
+    spec = module_spec(module)
+    for key, value in defaults.items():
+        if value is not None and key in spec and key not in options:
+            options[key] = value
     if module == "service_check":
         options["type"] = kind
-    return {"name": name, "type": kind, "module": module,
-            "description": check.get("description") or DESCRIPTIONS[kind], "options": options}
+    planned = {"name": name, "type": kind, "module": module,
+               "description": check.get("description") or DESCRIPTIONS[kind], "options": options}
+    return planned, secrets.hide(error) if error else None
+
+
+def _defaults(mute_for, state_file):
+    """The mute_for and state_file given to every check that has them, checked."""
+    defaults = {"mute_for": None, "state_file": None}
+    if not _is_omitted(mute_for):
+        try:
+            parse_duration(_plain(mute_for), "monitor_mute_for")
+        except AlertOptionError as exc:
+            raise AnsibleFilterError(str(exc)) from None
+        defaults["mute_for"] = _plain(mute_for)
+    if not _is_omitted(state_file):
+        if not isinstance(state_file, str) or not state_file.strip():
+            raise AnsibleFilterError(f"monitor_state_file: must be the path of a file, got "
+                                     f"{'an empty string' if isinstance(state_file, str) else _kind(state_file)}")
+        defaults["state_file"] = str(state_file)
+    return defaults
 
 
 def monitor_plan(checks_by_host, only=None, tags=None, skip_tags=None, play_tags=None, mute_for=None,
@@ -255,44 +459,53 @@ def monitor_plan(checks_by_host, only=None, tags=None, skip_tags=None, play_tags
         raise AnsibleFilterError(f"monitor_plan: expects a mapping of host name to list of checks, got "
                                  f"{_kind(checks_by_host)}")
     only = _names(only, "monitor_only")
-    tags = _names(tags, "tags") or ["all"]
-    skip_tags = _names(skip_tags, "skip_tags")
+    tags = _names(tags, "--tags") or ["all"]
+    skip_tags = _names(skip_tags, "--skip-tags")
     ignored = SPECIAL_TAGS | set(_names(play_tags, "play_tags"))
-    defaults = {"mute_for": None if _is_omitted(mute_for) else mute_for,
-                "state_file": None if _is_omitted(state_file) else state_file}
+    defaults = _defaults(mute_for, state_file)
+    errors = _Errors()
     planned = {}
     known = set()
-    for host_name, checks in checks_by_host.items():
-        host = _Host(host_name)
+    for host, checks in checks_by_host.items():
+        planned[host] = []
         if _is_omitted(checks):
             checks = [dict(check) for check in DEFAULT_CHECKS]
         if not _is_list(checks):
-            host.fail(None, f"must be a list of checks, got {_kind(checks)}")
+            errors.add(host, None, f"must be a list of checks, got {_kind(checks)}")
+            continue
         seen = set()
-        planned[host_name] = []
         for index, check in enumerate(checks):
-            name, kind = _check_type(host, index, check)
-            if name in seen:
-                host.fail(name, "name: given twice; the names of a host's checks must differ")
-            seen.add(name)
-            known.update((name, kind))
-            planned[host_name].append(_plan_check(host, name, kind, check, defaults))
+            name, kind, error = _check_type(index, check)
+            if name is not None:
+                if name in seen:
+                    errors.add(host, name, "name: given twice; the names of a host's checks must differ")
+                    continue
+                seen.add(name)
+                known.add(name)
+            if error:
+                errors.add(host, name, error)
+                continue
+            known.add(kind)
+            entry, error = _plan_check(name, kind, check, defaults)
+            if error:
+                errors.add(host, name, error)
+                continue
+            planned[host].append(entry)
     for option, entries in (("monitor_only", only), ("--tags", [tag for tag in tags if tag not in ignored])):
-        unknown = [entry for entry in entries if entry not in known]
+        unknown = [entry for entry in dict.fromkeys(entries) if entry not in known]
         if unknown:
-            raise AnsibleFilterError(
-                f"{option}: {', '.join(repr(entry) for entry in unknown)} is not the name or the type of any check; "
-                f"known: {', '.join(sorted(known)) or 'none'}")
-    listing = "list" in tags
-    selected = {}
-    for host_name, checks in planned.items():
-        selected[host_name] = [] if listing else [
-            check for check in checks
-            if (not only or check["name"] in only)
-            and ("all" in tags or check["name"] in tags or check["type"] in tags)
-            and check["name"] not in skip_tags and check["type"] not in skip_tags
-        ]
-    return selected
+            errors.add_global(
+                f"{option}: {', '.join(repr(entry) for entry in unknown)} "
+                f"{'is' if len(unknown) == 1 else 'are'} not the name or the type of any check; the names and "
+                f"types known are {', '.join(sorted(known)) or 'none'}")
+    errors.raise_any()
+    if "list" in tags:
+        return {host: [] for host in planned}
+    return {host: [check for check in checks
+                   if (not only or check["name"] in only)
+                   and ("all" in tags or check["name"] in tags or check["type"] in tags)
+                   and check["name"] not in skip_tags and check["type"] not in skip_tags]
+            for host, checks in planned.items()}
 
 
 class FilterModule:

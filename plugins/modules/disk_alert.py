@@ -165,7 +165,12 @@ from ansible_collections.jvmops.deploy.plugins.module_utils._alerts import (
     AlertState,
     alert,
     alert_state_spec,
-    parse_duration,
+)
+from ansible_collections.jvmops.deploy.plugins.module_utils._checks import (
+    CheckOptionError,
+    human,
+    show,
+    validate_disk,
 )
 
 # Where the mounted file systems are listed (tests point it at a file of their own).
@@ -176,102 +181,7 @@ SKIPPED_FS_TYPES = frozenset((
     "fuse.gvfsd-fuse", "fuse.lxcfs", "fuse.portal", "fusectl", "hugetlbfs", "mqueue", "nfsd", "nsfs", "overlay",
     "proc", "pstore", "ramfs", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tmpfs", "tracefs",
 ))
-UNITS = {"": None, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
-THRESHOLD = re.compile(r"^(?P<number>\d+(?:\.\d+)?)\s*(?:(?P<percent>%)|(?P<unit>[bkmgtp]?)(?:i?b)?)$", re.IGNORECASE)
 ESCAPE = re.compile(r"\\([0-7]{3})")
-
-
-class DiskAlertError(Exception):
-    """A user mistake in the options; the message starts with the option's name."""
-
-
-def parse_threshold(value, option):
-    """("percent", p) for "90%", ("free", bytes) for "10G"; None for None."""
-    if value is None:
-        return None
-    rule = "must be a percent used like 90% or bytes free like 10G, 500M (units B, K, M, G, T, P)"
-    match = THRESHOLD.match(str(value).strip())
-    if not match:
-        raise DiskAlertError(f"{option}: {str(value)!r} {rule}")
-    number = float(match["number"])
-    if match["percent"]:
-        if number > 100:
-            raise DiskAlertError(f"{option}: {str(value)!r} must be a percent from 0% to 100% (alerts when Use% is over it)")
-        return ("percent", number)
-    if not match["unit"]:
-        raise DiskAlertError(f"{option}: {str(value)!r} {rule}; a bare number is ambiguous, add % or a unit")
-    return ("free", int(number * UNITS[match["unit"].lower()]))
-
-
-def parse_inode(value, option):
-    if value is None:
-        return None
-    text = str(value).strip()
-    parsed = parse_threshold(text if text.endswith("%") else text + "%", option)
-    return parsed[1]
-
-
-def check_order(warning, critical, option):
-    """A warning must come before the critical level when both are of one kind."""
-    if warning is None or critical is None or warning[0] != critical[0]:
-        return
-    if warning[0] == "percent" and warning[1] > critical[1]:
-        raise DiskAlertError(f"{option}: the warning threshold {show(warning)} is above the critical one "
-                             f"{show(critical)}; a warning comes first")
-    if warning[0] == "free" and warning[1] < critical[1]:
-        raise DiskAlertError(f"{option}: the warning threshold {show(warning)} free is below the critical one "
-                             f"{show(critical)} free; a warning comes first")
-
-
-def show(threshold):
-    kind, number = threshold
-    if kind == "percent":
-        return f"{number:g}%"
-    return human(number)
-
-
-def human(size):
-    """Bytes as df -h shows them (binary units, one decimal)."""
-    value = float(size)
-    for unit in ("B", "K", "M", "G", "T"):
-        if value < 1024:
-            return f"{int(value)}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}P"
-
-
-def validate(params):
-    """The checked options, or DiskAlertError before anything is measured."""
-    settings = {"mute": parse_duration(params["mute_for"], "mute_for")}
-    warning = parse_threshold(params["warning"], "warning")
-    critical = parse_threshold(params["critical"], "critical")
-    check_order(warning, critical, "warning")
-    settings["default"] = (warning, critical)
-    per_mount = {}
-    for index, entry in enumerate(params["thresholds"]):
-        option = f"thresholds[{index}]"
-        mount = normalize_mount(entry["mount"])
-        if not mount.startswith("/"):
-            raise DiskAlertError(f"{option}: mount {entry['mount']!r} must be an absolute mount point such as /data")
-        if mount in per_mount:
-            raise DiskAlertError(f"{option}: mount {mount} is given twice")
-        mount_warning = parse_threshold(entry["warning"], f"{option}.warning") if entry["warning"] is not None else warning
-        mount_critical = (parse_threshold(entry["critical"], f"{option}.critical")
-                          if entry["critical"] is not None else critical)
-        check_order(mount_warning, mount_critical, option)
-        per_mount[mount] = (mount_warning, mount_critical)
-    settings["per_mount"] = per_mount
-    inode_warning = parse_inode(params["inode_warning"], "inode_warning")
-    inode_critical = parse_inode(params["inode_critical"], "inode_critical")
-    check_order(("percent", inode_warning) if inode_warning is not None else None,
-                ("percent", inode_critical) if inode_critical is not None else None, "inode_warning")
-    settings["inodes"] = (inode_warning, inode_critical)
-    return settings
-
-
-def normalize_mount(path):
-    path = str(path)
-    return path.rstrip("/") or "/" if path.startswith("/") else path
 
 
 def unescape(field):
@@ -368,7 +278,7 @@ def inode_alert(host, found, limits):
 def run(module):
     """(changed, result) of measuring the chosen file systems and settling their alerts."""
     params = module.params
-    settings = validate(params)
+    settings = validate_disk(params)
     host = params["host_label"] or socket.gethostname()
     state = AlertState(params["state_file"]).load()
     measurements = []
@@ -425,7 +335,7 @@ def main():
     )
     try:
         changed, result = run(module)
-    except (DiskAlertError, AlertOptionError) as exc:
+    except (CheckOptionError, AlertOptionError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, **result)
 

@@ -123,7 +123,6 @@ all_alerts:
 
 import os
 import pwd
-import re
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
@@ -135,6 +134,7 @@ from ansible_collections.jvmops.deploy.plugins.module_utils._alerts import (
     alert_state_spec,
     parse_duration,
 )
+from ansible_collections.jvmops.deploy.plugins.module_utils._checks import CheckOptionError, validate_process
 
 # Where the processes are read (tests point it at a directory of their own).
 _PROC = "/proc"
@@ -142,19 +142,13 @@ CMDLINE_SHOWN = 200
 WRAPPER = "AnsiballZ_"
 
 
-class ProcessCheckError(Exception):
-    """A user mistake in the options; the message starts with the option's name."""
+class ProcessCheckError(CheckOptionError):
+    """A user mistake in the options found on the host (a user it does not have); the message starts with the
+    option's name."""
 
 
 def validate(params):
-    try:
-        pattern = re.compile(params["pattern"])
-    except re.error as exc:
-        raise ProcessCheckError(f"pattern: {params['pattern']!r} is not a Python regular expression: {exc}") from exc
-    if params["min"] < 0:
-        raise ProcessCheckError(f"min: {params['min']} must be 0 or more")
-    if params["max"] is not None and params["max"] < params["min"]:
-        raise ProcessCheckError(f"max: {params['max']} is below min {params['min']}")
+    pattern = validate_process(params)
     uid = None
     if params["user"] is not None:
         uid = user_id(params["user"])
@@ -301,7 +295,7 @@ def main():
     )
     try:
         changed, result = run(module)
-    except (ProcessCheckError, AlertOptionError) as exc:
+    except (CheckOptionError, AlertOptionError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, **result)
 

@@ -183,13 +183,11 @@ all_alerts:
   sample: []
 """
 
-import re
 import socket
 import time
 import traceback
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError, open_url
@@ -199,7 +197,11 @@ from ansible_collections.jvmops.deploy.plugins.module_utils._alerts import (
     AlertState,
     alert,
     alert_state_spec,
-    parse_duration,
+)
+from ansible_collections.jvmops.deploy.plugins.module_utils._checks import (
+    SERVICE_REQUIRED_IF,
+    CheckOptionError,
+    validate_service,
 )
 
 try:
@@ -215,12 +217,6 @@ BODY_READ = 1 << 20
 # ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR (unix_socket authentication of another user)
 ACCESS_DENIED = (1045, 1698)
 AGENT = "jvmops.deploy.service_check"
-ONLY = {"url": "http", "body_pattern": "http", "login_user": "mysql", "login_password": "mysql",
-        "login_unix_socket": "mysql"}
-
-
-class ServiceCheckError(Exception):
-    """A user mistake in the options; the message starts with the option's name."""
 
 
 class Outcome:
@@ -230,39 +226,6 @@ class Outcome:
         self.ok = ok
         self.detail = detail
         self.problem = problem
-
-
-def validate(params):
-    """(compiled body_pattern or None, mute seconds); raises ServiceCheckError naming the option."""
-    kind = params["type"]
-    for option, only in ONLY.items():
-        if params[option] is not None and kind != only:
-            raise ServiceCheckError(f"{option}: only used with type={only}, not type={kind}")
-    if kind == "http" and params["port"] is not None:
-        raise ServiceCheckError("port: not used with type=http; give the port in url")
-    if params["port"] is not None and not 1 <= params["port"] <= 65535:
-        raise ServiceCheckError(f"port: {params['port']} must be between 1 and 65535")
-    if not params["timeout"] > 0:
-        raise ServiceCheckError(f"timeout: {params['timeout']} must be more than 0 seconds")
-    if not params["host"] or not params["host"].strip():
-        raise ServiceCheckError("host: must not be empty")
-    pattern = None
-    if kind == "http":
-        parts = urlsplit(params["url"])
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ServiceCheckError(f"url: {params['url']!r} must be an http:// or https:// URL with a host")
-        if not params["status_codes"]:
-            raise ServiceCheckError("status_codes: must list at least one status")
-        for code in params["status_codes"]:
-            if not 100 <= code <= 599:
-                raise ServiceCheckError(f"status_codes: {code} is not an HTTP status (100 to 599)")
-        if params["body_pattern"] is not None:
-            try:
-                pattern = re.compile(params["body_pattern"])
-            except re.error as exc:
-                raise ServiceCheckError(
-                    f"body_pattern: {params['body_pattern']!r} is not a Python regular expression: {exc}") from exc
-    return pattern, parse_duration(params["mute_for"], "mute_for")
 
 
 def address(host, port):
@@ -387,7 +350,7 @@ def check_mysql(params):
 def run(module):
     """(changed, result) of running the check and settling its alert."""
     params = module.params
-    pattern, mute = validate(params)
+    pattern, mute = validate_service(params)
     if params["type"] == "mysql" and pymysql is None:
         module.fail_json(msg=missing_required_lib("PyMySQL", reason="for type=mysql")
                          + ". On Debian and Ubuntu, install the package python3-pymysql.",
@@ -442,16 +405,12 @@ def main():
             "level": {"type": "str", "choices": ["warning", "critical"], "default": "critical"},
             **alert_state_spec(),
         },
-        required_if=[
-            ("type", "tcp", ["port"]),
-            ("type", "http", ["url"]),
-            ("type", "mysql", ["login_user"]),
-        ],
+        required_if=SERVICE_REQUIRED_IF,
         supports_check_mode=True,
     )
     try:
         changed, result = run(module)
-    except (ServiceCheckError, AlertOptionError) as exc:
+    except (CheckOptionError, AlertOptionError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, **result)
 

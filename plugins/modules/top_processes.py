@@ -157,6 +157,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.jvmops.deploy.plugins.module_utils._checks import CheckOptionError, validate_top
+
 # Where the processes are read (tests point it at a directory of their own).
 _PROC = "/proc"
 # How the module waits between the two readings (tests swap in a function that changes their /proc).
@@ -166,18 +168,14 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 USER_SHOWN = 8
 
 
-class TopProcessesError(Exception):
-    """A user mistake in the options; the message starts with the option's name."""
+class TopProcessesError(CheckOptionError):
+    """A user mistake in the options found on the host (a user it does not have); the message starts with the
+    option's name."""
 
 
 def validate(params):
     """The user id to keep (None for all), once the options are checked."""
-    if not 1 <= params["count"] <= 100:
-        raise TopProcessesError(f"count: {params['count']} must be from 1 to 100")
-    if not 0.1 <= params["interval"] <= 10:
-        raise TopProcessesError(f"interval: {params['interval']} must be from 0.1 to 10 seconds")
-    if params["width"] < 10:
-        raise TopProcessesError(f"width: {params['width']} must be 10 or more")
+    validate_top(params)
     if params["user"] is None:
         return None
     try:
@@ -393,7 +391,7 @@ def main():
     )
     try:
         changed, result = run(module.params)
-    except TopProcessesError as exc:
+    except CheckOptionError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, **result)
 
