@@ -36,7 +36,8 @@ attributes:
     support: full
     details: Measures and returns the alerts that would be sent; the state file is not written.
   diff_mode:
-    support: none
+    support: full
+    details: The diff is the state file (O(state_file)) before and after the alerts recorded this run.
   platform:
     platforms: posix
 options:
@@ -311,7 +312,10 @@ def run(module):
                                if sent["check"] == "disk" else
                                f"{found['mount']} recovered: inode Use% {found['inodes_use_percent']}")
     changed = state.save(module)
-    return changed, {"measurements": measurements, "alerts": alerts, "all_alerts": space + inodes}
+    result = {"measurements": measurements, "alerts": alerts, "all_alerts": space + inodes}
+    if module._diff:
+        result["diff"] = state.diff()
+    return changed, result
 
 
 def main():

@@ -31,7 +31,8 @@ attributes:
     support: full
     details: Counts and returns the alerts that would be sent; the state file is not written.
   diff_mode:
-    support: none
+    support: full
+    details: The diff is the state file (O(state_file)) before and after the alerts recorded this run.
   platform:
     platforms: posix
     details: Linux, or any system with a Linux-style C(/proc).
@@ -277,7 +278,10 @@ def run(module):
         if sent["level"] == "recovery":
             sent["message"] = f"{subject} recovered: {len(processes)} running"
     changed = state.save(module)
-    return changed, {"count": len(processes), "processes": processes, "alerts": alerts, "all_alerts": all_alerts}
+    result = {"count": len(processes), "processes": processes, "alerts": alerts, "all_alerts": all_alerts}
+    if module._diff:
+        result["diff"] = state.diff()
+    return changed, result
 
 
 def main():

@@ -32,7 +32,8 @@ attributes:
     support: full
     details: Runs the check (it only reads) and returns the alerts that would be sent; the state file is not written.
   diff_mode:
-    support: none
+    support: full
+    details: The diff is the state file (O(state_file)) before and after the alerts recorded this run.
   platform:
     platforms: posix
 requirements:
@@ -373,8 +374,11 @@ def run(module):
                                 message))
     alerts = state.settle("service", host, all_alerts, {subject: outcome.detail}, mute)
     changed = state.save(module)
-    return changed, {"ok": outcome.ok, "latency_ms": latency, "detail": outcome.detail, "alerts": alerts,
-                     "all_alerts": all_alerts}
+    result = {"ok": outcome.ok, "latency_ms": latency, "detail": outcome.detail, "alerts": alerts,
+              "all_alerts": all_alerts}
+    if module._diff:
+        result["diff"] = state.diff()
+    return changed, result
 
 
 def threshold(params, pattern):

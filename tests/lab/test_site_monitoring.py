@@ -168,10 +168,9 @@ def inventory_fixture(tmp_path_factory, services, test_fs, app_running, mariadb)
     return root / "hosts.yml"
 
 
-def monitor(lab, inventory, *args, send=True, check=False):
+def monitor(lab, inventory, *args, send=True, check=False, diff=False):
     extra = {"monitor_send": "true" if send else "false"}
-    run = lab.playbook(PLAYBOOK, extra, check=check, inventory=inventory, args=list(args))
-    return run
+    return lab.playbook(PLAYBOOK, extra, check=check, diff=diff, inventory=inventory, args=list(args))
 
 
 def summary(run):
@@ -245,7 +244,7 @@ def test_quiet_fleet_converges_and_sends_nothing(lab, inventory, sent):
     assert status(first, "app1", "app") == "OK" and status(first, DB_HOST, "mysql") == "OK", first
     second = monitor(lab, inventory)
     assert second.rc == 0 and not second.changed(), second.changed()
-    check = monitor(lab, inventory, check=True)
+    check = monitor(lab, inventory, check=True, diff=True)
     assert check.rc == 0 and not check.changed(), check.changed()
     assert sent.new() == ([], [], [])
 

@@ -31,10 +31,10 @@ def run_fixture(invoke, tmp_path, monkeypatch):
             child.unlink()
         (proc / str(pid)).rmdir()
 
-    def run(check=False, **args):
+    def run(check=False, diff=False, **args):
         args.setdefault("state_file", str(tmp_path / "state" / "alerts.json"))
         args.setdefault("host_label", "web1")
-        return invoke(process_check.main, args, check=check)
+        return invoke(process_check.main, args, check=check, diff=diff)
 
     spawn(1, ["/sbin/init"])
     spawn(2, [])  # a kernel thread: no command line
@@ -134,3 +134,16 @@ def test_bad_input_fails_before_reading_processes(run, monkeypatch, args, messag
     monkeypatch.setattr(process_check, "find", lambda *a: pytest.fail("processes read"))
     out = run(**args)
     assert out.failed and out.result["msg"].startswith(message), out.result["msg"]
+
+
+def test_diff_mode_shows_the_state_file_before_and_after(run):
+    first = run(diff=True, check=True, pattern="no-such-daemon", name="Artifactory", mute_for="1h").result
+    assert first["changed"] and json.loads(first["diff"]["before"])["alerts"] == []
+    [record] = json.loads(first["diff"]["after"])["alerts"]
+    assert (record["host"], record["check"], record["subject"], record["level"]) == ("web1", "process", "Artifactory",
+                                                                                      "critical")
+    assert first["diff"]["before_header"].endswith("alerts.json")
+    plain = run(pattern="no-such-daemon", name="Artifactory", mute_for="1h").result
+    assert "diff" not in plain
+    again = run(diff=True, pattern="no-such-daemon", name="Artifactory", mute_for="1h").result
+    assert not again["changed"] and again["diff"]["before"] == again["diff"]["after"]
