@@ -12,7 +12,8 @@ author:
 description:
   - Takes the registered result of a command task from each host of a play and returns one report
     with each host's output under its name and the hosts that failed, were unreachable or were skipped.
-  - Used by the P(jvmops.deploy.run_command#playbook) playbook; useful after any fan-out command.
+  - Used by the P(jvmops.deploy.run_command#playbook) and P(jvmops.deploy.cluster_task#playbook) playbooks;
+    useful after any fan-out command.
 options:
   _input:
     description:
@@ -25,6 +26,14 @@ options:
       - Host names in the order to report them. Defaults to the sorted keys of the input.
     type: list
     elements: str
+  users:
+    description:
+      - Mapping of host name to the user Ansible logs in as on that host (its C(ansible_user)).
+      - When given, each host's header names it as C(user@host), and each entry of RV(_value.hosts) has a
+        C(user). A host missing from the mapping, or mapped to an empty value, keeps the plain C(host) header.
+      - Without it, headers name the host only and entries have no C(user).
+    type: dict
+    version_added: 0.1.0
 """
 
 EXAMPLES = r"""
@@ -36,6 +45,18 @@ EXAMPLES = r"""
       {{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'uptime_result')))
          | jvmops.deploy.command_report(hosts=ansible_play_hosts_all) }}
   run_once: true
+
+- name: Report every host's output under user@host, as clojure-control does
+  ansible.builtin.debug:
+    msg: "{{ report.lines }}"
+  vars:
+    report_hosts: "{{ ansible_play_hosts_all }}"
+    # ansible_user as the inventory sets it; hosts without one keep the plain header
+    report: >-
+      {{ dict(report_hosts | zip(report_hosts | map('extract', hostvars, 'uptime_result')))
+         | jvmops.deploy.command_report(hosts=report_hosts, users=dict(report_hosts
+             | zip(report_hosts | map('extract', hostvars) | map(attribute='ansible_user', default='')))) }}
+  run_once: true
 """
 
 RETURN = r"""
@@ -46,7 +67,7 @@ _value:
     hosts:
       description:
         - One entry per host, in report order, with C(host), C(status), C(rc), C(stdout_lines),
-          C(stderr_lines) and C(msg).
+          C(stderr_lines) and C(msg); with O(users) also C(user) (the login user, or null when not known).
       type: list
       elements: dict
     ok:
@@ -72,9 +93,17 @@ _value:
     lines:
       description:
         - The report as lines of text, each host's output indented under a header naming the host
-          and its status, then a summary line and the lists of failed and unreachable hosts.
+          (C(user@host) with O(users)) and its status, then a summary line and the lists of failed and
+          unreachable hosts (host names only).
       type: list
       elements: str
+      sample:
+        - "== root@app1: ok, rc=0 =="
+        - "  app1"
+        - "== root@app2: failed, rc=1 =="
+        - "  stderr: no such file"
+        - "== 2 hosts: 1 ok, 1 failed =="
+        - "failed: app2"
 """
 
 from ansible.errors import AnsibleFilterError
@@ -137,7 +166,8 @@ def _header(entry):
     detail = entry["status"]
     if entry["rc"] is not None and entry["status"] in ("ok", "failed"):
         detail += f", rc={entry['rc']}"
-    return f"== {entry['host']}: {detail} =="
+    name = f"{entry['user']}@{entry['host']}" if entry.get("user") else entry["host"]
+    return f"== {name}: {detail} =="
 
 
 def render_lines(entries):
@@ -157,7 +187,22 @@ def render_lines(entries):
     return lines
 
 
-def command_report(results, hosts=None):
+def _users(users):
+    """Check the users mapping: host name to login user (a string; empty or null for not known)."""
+    if not _is_mapping(users):
+        raise AnsibleFilterError(f"command_report: users must be a mapping of host name to user, got {_kind(users)}")
+    checked = {}
+    for host in users:
+        user = users.get(host)
+        if user is not None and not isinstance(user, (str, bytes)):
+            raise AnsibleFilterError(
+                f"command_report: users must map host names to user names; {to_text(host)} has {_kind(user)}"
+            )
+        checked[to_text(host)] = to_text(user) if user else None
+    return checked
+
+
+def command_report(results, hosts=None, users=None):
     if not _is_mapping(results):
         raise AnsibleFilterError(
             f"command_report: the input must be a mapping of host name to registered result, got {_kind(results)}"
@@ -167,6 +212,10 @@ def command_report(results, hosts=None):
     elif isinstance(hosts, (str, bytes)) or not hasattr(hosts, "__iter__"):
         raise AnsibleFilterError(f"command_report: hosts must be a list of host names, got {_kind(hosts)}")
     entries = [host_entry(to_text(host), results.get(host)) for host in hosts]
+    if users is not None:
+        users = _users(users)
+        for entry in entries:
+            entry["user"] = users.get(entry["host"])
     report = {"hosts": entries, "lines": render_lines(entries)}
     for status in STATUSES:
         report[status] = [e["host"] for e in entries if e["status"] == status]
