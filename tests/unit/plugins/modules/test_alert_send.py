@@ -242,9 +242,8 @@ def test_the_awx_credential_types_inject_what_the_module_reads(invoke, smtp, twi
 def test_subject_and_sms_name_the_host_when_the_message_does_not(invoke):
     alerts = [{"host": "app2", "check": "disk", "subject": "/data", "level": "critical", "value": 95, "threshold": "90%",
                "message": "Use% over 90: /data is at 95%"}]
-    result = invoke(alert_send.main, {"alerts": alerts, "sms": {"account_sid": "AC" + "0" * 32, "auth_token": "x" * 32,
-                                                                 "from": "+14155552345", "to": ["+14155550100"]},
-                                      "email": {"host": "127.0.0.1", "port": 25, "from": "a@example.com",
-                                                "to": ["b@example.com"]}}).result
+    sms = {"account_sid": "AC" + "0" * 32, "auth_token": "x" * 32, "from": "+14155552345", "to": ["+14155550100"]}
+    email = {"host": "127.0.0.1", "port": 25, "from": "a@example.com", "to": ["b@example.com"]}
+    result = invoke(alert_send.main, {"alerts": alerts, "sms": sms, "email": email}).result
     assert result["would_send"]["sms"]["body"] == "jvmops: 1 alert. CRITICAL app2: Use% over 90: /data is at 95%"
     assert result["would_send"]["email"]["subject"] == "[jvmops] 1 alert: app2: Use% over 90: /data is at 95%"

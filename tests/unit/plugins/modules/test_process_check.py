@@ -140,8 +140,8 @@ def test_diff_mode_shows_the_state_file_before_and_after(run):
     first = run(diff=True, check=True, pattern="no-such-daemon", name="Artifactory", mute_for="1h").result
     assert first["changed"] and json.loads(first["diff"]["before"])["alerts"] == []
     [record] = json.loads(first["diff"]["after"])["alerts"]
-    assert (record["host"], record["check"], record["subject"], record["level"]) == ("web1", "process", "Artifactory",
-                                                                                      "critical")
+    found = (record["host"], record["check"], record["subject"], record["level"])
+    assert found == ("web1", "process", "Artifactory", "critical")
     assert first["diff"]["before_header"].endswith("alerts.json")
     plain = run(pattern="no-such-daemon", name="Artifactory", mute_for="1h").result
     assert "diff" not in plain
