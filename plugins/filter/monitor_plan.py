@@ -58,12 +58,12 @@ options:
   mute_for:
     description:
       - The O(jvmops.deploy.disk_alert#module:mute_for) of every check whose module has it and that does not set its
-        own. Not set when null.
+        own. Not set when null or empty (a null passed through a variable arrives empty before ansible-core 2.19).
     type: raw
   state_file:
     description:
       - The O(jvmops.deploy.disk_alert#module:state_file) of every check whose module has it and that does not set its
-        own. Not set when null.
+        own. Not set when null or empty.
     type: str
 """
 
@@ -435,16 +435,21 @@ def _plan_check(name, kind, check, defaults):
     return planned, secrets.hide(error) if error else None
 
 
+def _unset(value):
+    """Not given: None, omit, or an empty string (what a none passed through a variable becomes before 2.19)."""
+    return _is_omitted(value) or (isinstance(value, str) and not value.strip())
+
+
 def _defaults(mute_for, state_file):
     """The mute_for and state_file given to every check that has them, checked."""
     defaults = {"mute_for": None, "state_file": None}
-    if not _is_omitted(mute_for):
+    if not _unset(mute_for):
         try:
             parse_duration(_plain(mute_for), "monitor_mute_for")
         except AlertOptionError as exc:
             raise AnsibleFilterError(str(exc)) from None
         defaults["mute_for"] = _plain(mute_for)
-    if not _is_omitted(state_file):
+    if not _unset(state_file):
         if not isinstance(state_file, str) or not state_file.strip():
             raise AnsibleFilterError(f"monitor_state_file: must be the path of a file, got "
                                      f"{'an empty string' if isinstance(state_file, str) else _kind(state_file)}")

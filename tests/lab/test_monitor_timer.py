@@ -308,6 +308,24 @@ def test_service_run_executes_the_playbook_on_the_node_against_the_app_hosts(lab
     print(f"service run took {took:.1f}s")
 
 
+def test_the_timed_service_runs_the_fleet_checks(lab, setup):
+    """The timer set to run jvmops.deploy.monitor (its disk checks) on app1 and app2, with the node's ansible-core."""
+    extra = {**setup["extra"], "monitor_timer_playbook": "jvmops.deploy.monitor",
+             "monitor_timer_extra_args": ["--tags", "disk", "-e", "monitor_state_file=/tmp/jvmops-timer-alerts.json"]}
+    run = lab.playbook(PLAYBOOK, extra_json=extra)
+    assert run.rc == 0 and run.changed().get(NODE), run
+    assert "-i /etc/jvmops-monitor/inventory jvmops.deploy.monitor --tags disk" in show(lab, SERVICE, "ExecStart")
+    wait_idle(lab)
+    before = show(lab, SERVICE, "InvocationID")
+    ssh(lab, f"systemctl start --no-block {SERVICE}")
+    props = wait_for(lambda: service_done(lab, before), 240, f"{SERVICE} to run monitor.yml and finish")
+    output = ssh(lab, f"journalctl -o cat _SYSTEMD_INVOCATION_ID={props['InvocationID']}").stdout
+    assert props["Result"] == "success" and props["ExecMainStatus"] == "0", f"{props}\n{output}"
+    assert "== 2 hosts, 2 results: 2 ok; 0 alerts to send ==" in output, output
+    for host in ("app1", "app2"):
+        assert re.search(rf'"{host}\s+disk\s+OK\s+', output), output
+
+
 def test_absent_removes_everything(lab, setup):
     del setup
     run = lab.converge(PLAYBOOK, {"monitor_timer_host": NODE, "monitor_timer_state": "absent"})

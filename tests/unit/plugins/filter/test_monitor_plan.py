@@ -156,9 +156,15 @@ def test_a_bad_default_mute_for_fails(mute_for, text):
     fails({"a": CHECKS}, text, mute_for=mute_for)
 
 
-@pytest.mark.parametrize("state_file", [["/x"], "", 3])
+@pytest.mark.parametrize("state_file", [["/x"], 3])
 def test_a_bad_default_state_file_fails(state_file):
     fails({"a": CHECKS}, "monitor_state_file: must be the path of a file", state_file=state_file)
+
+
+def test_empty_defaults_are_not_set():
+    """ansible-core before 2.19 turns a none passed through a variable into an empty string."""
+    plain = monitor_plan({"a": CHECKS})
+    assert monitor_plan({"a": CHECKS}, mute_for="", state_file="  ") == plain
 
 
 # Selection
