@@ -26,8 +26,14 @@ options:
     description:
       - Mapping of host name to that host's list of checks. A host whose value is null (or C(omit)) gets the default
         checks, one check named C(disk) of type V(disk).
-    type: dict
+      - Or a list of host names, with O(hostvars); each host's checks are then its C(monitor_checks) variable.
+    type: raw
     required: true
+  hostvars:
+    description:
+      - The play's C(hostvars), when the input is a list of host names. A host without C(monitor_checks) gets the
+        default checks.
+    type: raw
   only:
     description:
       - Names of the checks to run (the playbook's C(monitor_only)), as a list or a comma-separated string; all
@@ -457,9 +463,22 @@ def _defaults(mute_for, state_file):
     return defaults
 
 
+def _checks_of(hosts, hostvars):
+    """{host: its monitor_checks or None} from the play's hostvars (read by key: a missing variable is None)."""
+    if not _is_list(hosts) or not all(isinstance(host, str) for host in hosts):
+        raise AnsibleFilterError(f"monitor_plan: with hostvars, expects a list of host names, got {_kind(hosts)}")
+    found = {}
+    for host in hosts:
+        variables = hostvars[host]
+        found[host] = variables["monitor_checks"] if "monitor_checks" in variables else None
+    return found
+
+
 def monitor_plan(checks_by_host, only=None, tags=None, skip_tags=None, play_tags=None, mute_for=None,
-                 state_file=None):
+                 state_file=None, hostvars=None):
     """{host: [selected check, ...]} of {host: [check, ...]}; see DOCUMENTATION."""
+    if hostvars is not None:
+        checks_by_host = _checks_of(checks_by_host, hostvars)
     if not _is_mapping(checks_by_host):
         raise AnsibleFilterError(f"monitor_plan: expects a mapping of host name to list of checks, got "
                                  f"{_kind(checks_by_host)}")

@@ -35,6 +35,12 @@ options:
     description:
       - The host the results are from (V(outcomes) only); the C(host) of its outcomes.
     type: str
+  hostvars:
+    description:
+      - With V(summary), the play's C(hostvars), when the input is a list of host names; each host's entry is then its
+        C(__monitor_entry) variable, which the playbook sets. A host without it left the play (its entry is an
+        C(error)).
+    type: raw
 """
 
 EXAMPLES = r"""
@@ -145,6 +151,17 @@ def _host_alert(host, check, value, threshold, message):
             "threshold": threshold, "message": message}
 
 
+def entries_of(hosts, hostvars):
+    """{host: its __monitor_entry} from the play's hostvars (read by key, so a missing variable is no error)."""
+    if not isinstance(hosts, (list, tuple)):
+        raise AnsibleFilterError("monitor_report('summary'): with hostvars, the input must be a list of host names")
+    found = {}
+    for host in hosts:
+        variables = hostvars[host]
+        found[host] = variables["__monitor_entry"] if "__monitor_entry" in variables else {"error": "the host left the play"}
+    return found
+
+
 def summary(entries):
     if not _mapping(entries):
         raise AnsibleFilterError("monitor_report('summary'): the input must map each host to its entry")
@@ -209,11 +226,11 @@ def listing(plan):
     return lines
 
 
-def monitor_report(value, what, host=None):
+def monitor_report(value, what, host=None, hostvars=None):
     if what == "outcomes":
         return outcomes(value, host)
     if what == "summary":
-        return summary(value)
+        return summary(entries_of(value, hostvars) if hostvars is not None else value)
     if what == "listing":
         return listing(value)
     raise AnsibleFilterError(f"monitor_report: what must be one of outcomes, summary, listing, not {what!r}")
