@@ -35,6 +35,8 @@ CHECK_TASKS = {
     "jvm_app": "Check the app settings",
     "jdk": "Check the JDK choices",
     "build": "Check the build settings",
+    "monitor": "Check this host's checks",
+    "monitor_timer": "Check the monitor timer settings",
 }
 SYSCTL_TASK = "Apply and persist the kernel parameters"
 # What each role needs to get past its required variables.
@@ -162,6 +164,19 @@ BAD = [
     case("build", {"build_command": []}, "build_command", case_id="build-command-empty"),
     case("build", {"build_output": ""}, "build_output", case_id="build-output-empty"),
     case("build", {"build_package": "maybe"}, "build_package", case_id="build-package-not-bool"),
+    # monitor, monitor_timer
+    case("monitor", {"monitor_checks": [{"name": "disk", "critical": "150%"}]}, "check 'disk'", "critical", "150%",
+         case_id="monitor-threshold-150"),
+    case("monitor", {"monitor_checks": [{"name": "disk", "critical": "10X"}]}, "critical", "10X",
+         case_id="monitor-unknown-unit"),
+    case("monitor", {"monitor_mute_for": "-5m"}, "monitor_mute_for", "negative", case_id="monitor-negative-window"),
+    case("monitor", {"monitor_only": ["nosuch"]}, "monitor_only", "nosuch", case_id="monitor-unknown-check"),
+    case("monitor", {"monitor_checks": [{"name": "db", "type": "mysql", "login_user": "m", "login_password": "pw-Xy9",
+                                         "port": 70000}]}, "check 'db'", "port", case_id="monitor-bad-port"),
+    case("monitor", {"monitor_checks": "disk"}, "monitor_checks", case_id="monitor-checks-not-a-list"),
+    case("monitor_timer", {"monitor_timer_every": "5min\nExecStartPre=/bin/true"}, "monitor_timer_every",
+         "one line", case_id="timer-every-newline"),
+    case("monitor_timer", {"monitor_timer_user": "Bad User"}, "monitor_timer_user", case_id="timer-bad-user"),
 ]
 
 # Values the lab scenarios and the playbooks pass, and the defaults: they must get through validation.
@@ -198,6 +213,14 @@ GOOD = [
     case("build", {}, case_id="build-defaults"),
     case("build", {"build_command": ["./build.sh", "--war"], "build_output": "build/hello-jvm.war", "build_package": "false"},
          case_id="build-war"),
+    case("monitor", {}, case_id="monitor-defaults"),
+    case("monitor", {"monitor_mute_for": "30m", "monitor_checks": [
+        {"name": "disk", "critical": "95%", "warning": "10G"},
+        {"name": "app", "type": "process", "subject": "hello-jvm", "pattern": "jvmops[.]hello", "min": 1},
+        {"name": "health", "type": "http", "url": "http://127.0.0.1:8000/health", "status_codes": [200, 204]},
+        {"name": "db", "type": "mysql", "login_user": "monitor", "login_password": "pw"},
+        {"name": "top", "count": 5}]}, case_id="monitor-lab"),
+    case("monitor_timer", {}, case_id="timer-defaults"),
 ]
 
 
