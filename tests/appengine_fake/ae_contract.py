@@ -135,6 +135,10 @@ class Contract:
             if spec.get("format") == "google-fieldmask" and method.request:
                 for value in values:
                     self.check_field_mask(method.request, value)
+            if "enum" in spec:
+                # Clients that encode enums as numbers (enum-encoding=int) send query enums as numbers too; the
+                # query enums of this API (view) number their values in the discovery document's order.
+                values = [spec["enum"][int(value)] if value.isdigit() else value for value in values]
             result[canonical] = values if spec.get("repeated") else values[-1]
         for name, spec in method.parameters.items():
             if spec.get("required") and spec.get("location") == "query" and name not in result:

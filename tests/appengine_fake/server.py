@@ -56,6 +56,7 @@ from ae_service import CODES, ApiError, AppEngine, bad_request, is_write  # noqa
 
 DEFAULT_PROJECT = "jvmops-test"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length"}
 STATUS_BY_HTTP = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ABORTED",
@@ -144,28 +145,42 @@ class ServiceAccount:
         """A line of the private key's base64 body: found in a log whether the key was written raw or JSON-escaped."""
         return self.pem.splitlines()[1]
 
-    def check_assertion(self, assertion):
-        """None when the JWT is signed by this key for the token endpoint and not expired, else why not."""
+    def verify(self, jwt):
+        """(claims, None) for a JWT signed with this key by this account and not expired, else (None, why not)."""
         try:
-            header_b64, claims_b64, signature_b64 = assertion.split(".")
+            header_b64, claims_b64, signature_b64 = jwt.split(".")
             header, claims = json.loads(_b64url_decode(header_b64)), json.loads(_b64url_decode(claims_b64))
             signature = _b64url_decode(signature_b64)
         except ValueError:
-            return "the assertion is not a JWT"
+            return None, "the token is not a JWT"
         if header.get("alg") != "RS256":
-            return "the assertion must be signed with RS256"
+            return None, "the JWT must be signed with RS256"
         try:
             self.key.public_key().verify(signature, f"{header_b64}.{claims_b64}".encode(), padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
-            return "Invalid JWT Signature."
+            return None, "Invalid JWT Signature."
         now = time.time()
-        if claims.get("iss") != self.email or claims.get("aud") != self.token_uri:
-            return "the assertion's iss or aud is not this service account and token endpoint"
+        if claims.get("iss") != self.email:
+            return None, "the JWT's iss is not this service account"
         if not isinstance(claims.get("exp"), (int, float)) or not claims.get("iat", 0) - 300 <= now <= claims["exp"] + 300:
-            return "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe."
-        if not claims.get("scope"):
-            return "the assertion has no scope"
-        return None
+            return None, "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe."
+        return claims, None
+
+    def check_assertion(self, assertion):
+        """None when the JWT bearer grant for the token endpoint is good, else why not."""
+        claims, problem = self.verify(assertion)
+        # google-auth addresses the assertion to Google's token endpoint whatever token_uri says; Google takes both.
+        if problem is None and claims.get("aud") not in (self.token_uri, GOOGLE_TOKEN_URI):
+            problem = "the assertion's aud is not this token endpoint"
+        if problem is None and not claims.get("scope"):
+            problem = "the assertion has no scope"
+        return problem
+
+    def check_self_signed(self, jwt):
+        """Whether a bearer token is a self-signed JWT of this account for the Admin API (what google-auth sends
+        instead of an access token when a client library asks for always_use_jwt_access)."""
+        claims, problem = self.verify(jwt)
+        return problem is None and (claims.get("aud") == "https://appengine.googleapis.com/" or bool(claims.get("scope")))
 
 
 class Stats:
@@ -175,7 +190,7 @@ class Stats:
         self.path = path
         self.lock = threading.Lock()
         self.data = {"requests_received": 0, "requests_validated": 0, "responses_validated": 0, "faults_injected": 0,
-                     "token_requests": 0, "proxied_requests": 0, "violations": [], "methods": {}}
+                     "token_requests": 0, "self_signed_jwt_requests": 0, "proxied_requests": 0, "violations": [], "methods": {}}
         self.calls = []
 
     def count(self, key, method=None, where=None):
@@ -433,7 +448,11 @@ class FakeAppEngine:  # pylint: disable=too-many-instance-attributes
                                                "login cookie or other valid authentication credential.",
                             [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "CREDENTIALS_MISSING",
                               "domain": "googleapis.com", "metadata": {"service": "appengine.googleapis.com"}}])
-        if not hmac.compare_digest(token.strip().encode(), self.token.encode()):
+        token = token.strip()
+        if token.count(".") == 2 and self.account.check_self_signed(token):
+            self.stats.count("self_signed_jwt_requests")
+            return None
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
             return ApiError("PERMISSION_DENIED", "The caller does not have permission",
                             [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IAM_PERMISSION_DENIED",
                               "domain": "appengine.googleapis.com", "metadata": {"permission": "appengine.applications.get"}}])
