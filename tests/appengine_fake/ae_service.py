@@ -41,6 +41,8 @@ CODES = {"OK": (0, 200), "CANCELLED": (1, 499), "UNKNOWN": (2, 500), "INVALID_AR
          "INTERNAL": (13, 500), "UNAVAILABLE": (14, 503), "DATA_LOSS": (15, 500), "UNAUTHENTICATED": (16, 401)}
 # Methods whose requests change nothing (for the calls log).
 READ_VERBS = (".get", ".list", ".listRuntimes")
+# Fields of a Version that the service sets, whatever a create request says.
+OUTPUT_ONLY = ("id", "name", "servingStatus", "createTime", "createdBy", "diskUsageBytes", "versionUrl")
 
 
 class ApiError(Exception):
@@ -400,8 +402,7 @@ class AppEngine:  # pylint: disable=too-many-instance-attributes,too-many-public
     def _services_versions_create(self, app, params, _query, body, user):  # pylint: disable=too-many-locals
         service_id = params["servicesId"]
         version_id = body.get("id")
-        spec = {key: value for key, value in body.items() if key not in ("id", "name", "servingStatus", "createTime", "createdBy",
-                                                                        "diskUsageBytes", "versionUrl")}
+        spec = {key: value for key, value in body.items() if key not in OUTPUT_ONLY}
         files = self._check_new_version(app, service_id, version_id, body)
         target = f"apps/{app.app_id}/services/{service_id}/versions/{version_id}"
         with self.lock:

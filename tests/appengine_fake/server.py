@@ -61,6 +61,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "transfer-encoding", "upgrade", "content-length"}
 STATUS_BY_HTTP = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ABORTED",
                   429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+FAULT_MESSAGES = {"UNAVAILABLE": "The service is currently unavailable.",
+                  "RESOURCE_EXHAUSTED": "Quota exceeded for quota metric 'Requests' of service 'appengine.googleapis.com'."}
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -286,7 +288,8 @@ class FakeAppEngine:  # pylint: disable=too-many-instance-attributes
         self.operation_delay, self.boot_timeout, self.stop_grace = operation_delay, boot_timeout, stop_grace
         self.watch_state = watch_state
         self.verbose = verbose
-        logging.getLogger("gcp_storage_emulator").setLevel(logging.INFO if verbose else logging.WARNING)
+        # The emulator logs every missing object at ERROR: a normal answer here (a file not uploaded yet).
+        logging.getLogger("gcp_storage_emulator").setLevel(logging.INFO if verbose else logging.CRITICAL)
         self.contract = Contract()
         self.stats = Stats(self.state_dir / "stats.json")
         self.faults = {}
@@ -468,9 +471,7 @@ class FakeAppEngine:  # pylint: disable=too-many-instance-attributes
         self.stats.count("faults_injected")
         status = int(spec.get("status", 503))
         name = spec.get("status_name") or STATUS_BY_HTTP.get(status, "INTERNAL")
-        return ApiError(name, spec.get("message") or {"UNAVAILABLE": "The service is currently unavailable.",
-                                                       "RESOURCE_EXHAUSTED": "Quota exceeded for quota metric 'Requests' of service "
-                                                                             "'appengine.googleapis.com'."}.get(name, "Internal error encountered."))
+        return ApiError(name, spec.get("message") or FAULT_MESSAGES.get(name, "Internal error encountered."))
 
     def _error(self, h, method, error, ints):  # pylint: disable=unused-argument
         body = error.body()
