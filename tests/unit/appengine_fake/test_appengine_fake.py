@@ -61,8 +61,8 @@ def jar(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
-    service = server.FakeAppEngine(tmp_path_factory.mktemp("appengine"), token="ya29.test-token-" + "x" * 20, operation_delay=0.05,
-                                   boot_timeout=30, stop_grace=2).start()
+    service = server.FakeAppEngine(tmp_path_factory.mktemp("appengine"), projects=(PROJECT, "second-app"), token="ya29.test-token-" + "x" * 20,
+                                   operation_delay=0.05, boot_timeout=30, stop_grace=2).start()
     service.expected_violations = 0
     yield service
     service.stop()
@@ -159,6 +159,11 @@ def test_application_and_error_bodies(fake, apps):
     # Enums as the REST clients ask for them: numbers with enum-encoding=int, else names.
     assert _raw(fake, "GET", f"/v1/apps/{PROJECT}?%24alt=json%3Benum-encoding%3Dint")[1]["servingStatus"] == 1
     assert _raw(fake, "GET", f"/v1/apps/{PROJECT}")[1]["servingStatus"] == "SERVING"
+    # As App Engine: the first service of an application is "default".
+    status, body = _raw(fake, "POST", "/v1/apps/second-app/services/api/versions", {
+        "id": "v1", "runtime": "java17", "deployment": {"files": {"a.jar": {"sourceUrl": "https://storage.googleapis.com/b/" + "a" * 40,
+                                                                            "sha1Sum": "a" * 40}}}})
+    assert (status, body["error"]["status"]) == (400, "INVALID_ARGUMENT") and "must be the 'default' service" in body["error"]["message"]
 
 
 def test_bearer_token_is_checked(fake):
@@ -211,6 +216,9 @@ def test_deploy_split_stop_delete(fake, bucket, versions, services, jar):  # pyl
     v1_pid = json.loads(body)["pid"]
     assert status == 200 and json.loads(body)["name"] == "hello-jvm"
     assert json.loads(_get(fake, host, "/version")[1])["pid"] == v1_pid  # the first version has all the traffic
+    through_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({"http": fake.endpoint}))
+    with through_proxy.open(f"http://v1-dot-default-dot-{host}/health", timeout=10) as response:  # as clients with http_proxy
+        assert response.status == 200
     assert services.get_service(request={"name": f"apps/{PROJECT}/services/default"}).split.allocations == {"v1": 1.0}
 
     with pytest.raises(exceptions.Conflict, match="already exists"):
@@ -232,6 +240,10 @@ def test_deploy_split_stop_delete(fake, bucket, versions, services, jar):  # pyl
                                                "update_mask": field_mask_pb2.FieldMask(paths=["serving_status"])}).result(polling=POLLING)
     assert stopped.serving_status == ae.ServingStatus.STOPPED
     assert _get(fake, f"v1-dot-default-dot-{host}")[0] == 503
+    mask = field_mask_pb2.FieldMask(paths=["serving_status"])
+    versions.update_version(request={"name": v1.name, "version": {"serving_status": ae.ServingStatus.SERVING}, "update_mask": mask}).result(polling=POLLING)
+    assert json.loads(_get(fake, f"v1-dot-default-dot-{host}", "/version")[1])["pid"] not in (v1_pid, v2_pid)  # started again
+    versions.update_version(request={"name": v1.name, "version": {"serving_status": ae.ServingStatus.STOPPED}, "update_mask": mask}).result(polling=POLLING)
     versions.delete_version(request={"name": v1.name}).result(polling=POLLING)
     assert [version.id for version in versions.list_versions(request={"parent": f"apps/{PROJECT}/services/default"})] == ["v2"]
     assert _get(fake, f"v1-dot-default-dot-{host}")[0] == 404
