@@ -417,7 +417,7 @@ class FakeAppEngine:  # pylint: disable=too-many-instance-attributes
             self.stats.violation(method.id, "request", message)
             return self._error(h, method, bad_request(message, getattr(exc, "field", None)), ints)
         self.stats.count("requests_validated", method.id, "requests")
-        denied = self._authenticate(h.headers.get("Authorization", ""))
+        denied = self._authenticate(h.headers.get("Authorization", ""), method.id)
         if denied is not None:
             return self._error(h, method, denied, ints)
         short_id = method.id.removeprefix("appengine.")
@@ -443,7 +443,7 @@ class FakeAppEngine:  # pylint: disable=too-many-instance-attributes
         self.stats.save()
         return h.send(200, json.dumps(result).encode())
 
-    def _authenticate(self, header):
+    def _authenticate(self, header, method_id):
         """None for the run's token, else the ApiError Google answers."""
         scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -458,7 +458,7 @@ class FakeAppEngine:  # pylint: disable=too-many-instance-attributes
         if not hmac.compare_digest(token.encode(), self.token.encode()):
             return ApiError("PERMISSION_DENIED", "The caller does not have permission",
                             [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "IAM_PERMISSION_DENIED",
-                              "domain": "appengine.googleapis.com", "metadata": {"permission": "appengine.applications.get"}}])
+                              "domain": "appengine.googleapis.com", "metadata": {"method": method_id}}])
         return None
 
     def _take_fault(self, short_id):
