@@ -39,6 +39,7 @@ try:
 except ImportError:
     HAS_APPENGINE = False
     APPENGINE_IMPORT_ERROR = traceback.format_exc()
+    appengine_admin_v1 = gexc = None
 
 try:
     from google.cloud import storage
@@ -71,6 +72,7 @@ RESOURCE_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 def appengine_argument_spec():
     """The connection options every App Engine module takes (documented in the jvmops.deploy.appengine fragment)."""
     return {
+        "project": {"type": "str", "required": True, "fallback": (env_fallback, ["GCP_PROJECT"])},
         "auth_kind": {"type": "str", "choices": list(AUTH_KINDS), "fallback": (env_fallback, ["GCP_AUTH_KIND"])},
         "service_account_file": {"type": "path", "fallback": (env_fallback, ["GCP_SERVICE_ACCOUNT_FILE"])},
         "service_account_contents": {"type": "jsonarg", "no_log": True,
@@ -239,7 +241,12 @@ def to_dict(message):
     if message is None:
         return None
     return type(message).to_dict(message, preserving_proto_field_name=True, use_integers_for_enums=False,
-                                 including_default_value_fields=False)
+                                 always_print_fields_with_no_presence=False)
+
+
+def version_message(fields):
+    """A Version from a dict of its fields in snake_case (to compare it as App Engine would return it)."""
+    return appengine_admin_v1.Version(fields)
 
 
 def redact_env(env):
@@ -364,6 +371,23 @@ class AppEngineClient:
             name = getattr(getattr(operation, "operation", None), "name", "")
             raise AppEngineError(f"Failed to {what}: the operation {name} did not finish within {timeout} seconds "
                                  f"({type(exc).__name__})") from None
+
+    # -- the staging bucket
+
+    def object_exists(self, bucket, name):
+        try:
+            return bucket.blob(name).exists()
+        except gexc.GoogleAPICallError as exc:
+            raise api_error(f"read object '{name}' of bucket '{bucket.name}'", exc) from None
+
+    def upload(self, bucket, name, filename, path):
+        """Upload a file as object name unless it exists (google-cloud-storage retries the conditional upload)."""
+        try:
+            bucket.blob(name).upload_from_filename(filename, if_generation_match=0)
+        except gexc.PreconditionFailed:
+            pass  # uploaded meanwhile: the same bytes under the same SHA-1
+        except gexc.GoogleAPICallError as exc:
+            raise api_error(f"upload '{path}' to bucket '{bucket.name}'", exc) from None
 
     # -- reads and writes the modules share
 
