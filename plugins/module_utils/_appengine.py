@@ -125,6 +125,14 @@ def _google_status(exc):
         return None
 
 
+def _google_message(exc):
+    """The message of Google's error body (api-core's REST errors put the URL in front of it)."""
+    try:
+        return exc.response.json()["error"]["message"]
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
 def _request_of(exc):
     """'METHOD /path' of the HTTP request that failed (no query: it may name nothing secret, but keep it short)."""
     response = getattr(exc, "response", None)
@@ -138,7 +146,7 @@ def _request_of(exc):
 
 def api_error(what, exc):
     """AppEngineError for a failed call: 'Failed to <what>: <Google's message>' with status, reason and request."""
-    message = getattr(exc, "message", None) or str(exc)
+    message = _google_message(exc) or getattr(exc, "message", None) or str(exc)
     status = getattr(exc, "code", None)
     return AppEngineError(f"Failed to {what}: {message}", status=int(status) if isinstance(status, int) else status,
                           reason=_google_status(exc), request=_request_of(exc))

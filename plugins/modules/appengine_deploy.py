@@ -279,6 +279,8 @@ SECURE = {"always": "SECURE_ALWAYS", "optional": "SECURE_OPTIONAL", "never": "SE
 LOGIN = {"required": "LOGIN_REQUIRED", "admin": "LOGIN_ADMIN", "optional": "LOGIN_OPTIONAL"}
 REDIRECT = {301: "REDIRECT_HTTP_RESPONSE_CODE_301", 302: "REDIRECT_HTTP_RESPONSE_CODE_302",
             303: "REDIRECT_HTTP_RESPONSE_CODE_303", 307: "REDIRECT_HTTP_RESPONSE_CODE_307"}
+# Version fields App Engine does not fill in when a deploy leaves them out.
+NO_DEFAULTS = ("entrypoint", "env_variables", "handlers", "files")
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -557,8 +559,10 @@ def deploy(module, client):  # pylint: disable=too-many-locals,too-many-branches
 
         existing = client.get_version(project, service, version_id)
         have = comparable(to_dict(existing)) if existing is not None else None
-        if have is not None and have != want:
-            differ = sorted(key for key in set(have) | set(want) if have.get(key) != want.get(key))
+        # App Engine fills in what was not given (instance class, scaling): only those are not compared.
+        differ = sorted(key for key in set(want) | (set(have or {}) & set(NO_DEFAULTS))
+                        if have is not None and have.get(key) != want.get(key))
+        if differ:
             raise AppEngineModuleError(
                 f"Version '{version_id}' of service '{service}' exists with other {', '.join(differ)}; versions cannot "
                 "be changed. Give another version, or leave version unset to name it by its content.")
