@@ -310,8 +310,8 @@ def scaling_fields(kind, values, where):
         if "idle_timeout" in values:
             values["idle_timeout"] = duration(f"{where}.idle_timeout", values["idle_timeout"])
         return {"basic_scaling": values}
-    scheduler = {key: values.pop(key) for key in ("min_instances", "max_instances", "target_cpu_utilization",
-                                                 "target_throughput_utilization") if key in values}
+    scheduled = ("min_instances", "max_instances", "target_cpu_utilization", "target_throughput_utilization")
+    scheduler = {key: values.pop(key) for key in scheduled if key in values}
     for key in ("min_pending_latency", "max_pending_latency"):
         if key in values:
             values[key] = duration(f"{where}.{key}", values[key])
@@ -347,8 +347,8 @@ def handler_fields(index, handler):
         out["login"] = LOGIN.get(handler["login"]) or _bad(f"{where}.login", handler["login"], LOGIN)
     if "redirect_http_response_code" in handler:
         code = int(handler["redirect_http_response_code"])
-        out["redirect_http_response_code"] = REDIRECT.get(code) or _bad(f"{where}.redirect_http_response_code", code,
-                                                                         REDIRECT)
+        option = f"{where}.redirect_http_response_code"
+        out["redirect_http_response_code"] = REDIRECT.get(code) or _bad(option, code, REDIRECT)
     known = {"url", "static_dir", "static_files", "upload", "script", "mime_type", "require_matching_file",
              "application_readable", "expiration", "http_headers", "secure", "login", "redirect_http_response_code"}
     unknown = sorted(set(handler) - known)
