@@ -21,8 +21,8 @@ notes:
   - The credential options are those of the google.cloud collection, with the same environment variables, so an
     existing C(GCP_*) setup works unchanged.
   - In AWX or Automation Controller, the built-in Google Compute Engine credential sets E(GCE_CREDENTIALS_FILE_PATH)
-    rather than E(GCP_SERVICE_ACCOUNT_FILE). Pass it on with O(service_account_file) set to
-    C({{ lookup('ansible.builtin.env', 'GCE_CREDENTIALS_FILE_PATH'\) }}).
+    rather than E(GCP_SERVICE_ACCOUNT_FILE). Pass it on by setting O(service_account_file) to
+    that variable's value with the P(ansible.builtin.env#lookup) lookup.
 requirements:
   - google-cloud-appengine-admin >= 1.10.0
   - google-cloud-storage >= 2.10.0
