@@ -184,7 +184,9 @@ rolled_back_to:
   type: str
   sample: v1
 rolled_back_from:
-  description: The version that had the most traffic before, when it is another one than RV(rolled_back_to); else null.
+  description:
+    - The newest version that received traffic before, when the rollback moved traffic and it is another one than
+      RV(rolled_back_to); else null.
   returned: when O(state=rolled_back)
   type: str
   sample: v2
@@ -370,7 +372,8 @@ def plan_rollback(module, order, rows, split):
         plan.split = {target: 1.0}
     if params["stop_previous"]:
         plan.stop = [vid for vid in order if split.get(vid) and vid != target and rows[vid]["serving_status"] == "SERVING"]
-    previous = max(split, key=lambda vid: (split[vid], vid)) if split else None
+    with_traffic = [vid for vid in order if split.get(vid)]
+    previous = with_traffic[-1] if with_traffic and plan.split is not None else None
     plan.extra = {"rolled_back_to": target, "rolled_back_from": previous if previous != target else None}
     return plan
 
