@@ -13,7 +13,7 @@ author:
 description:
   - Works on the versions of one App Engine service through the App Engine Admin API v1, as C(gcloud app versions)
     and C(gcloud app services set-traffic) do.
-  - O(state=list) only reads. Every other state reads the versions and the traffic split first, changes only what
+  - Without O(state), the module only reads. Every state reads the versions and the traffic split first, changes only what
     differs, and returns the versions as App Engine holds them afterwards.
   - A version that receives traffic is never deleted, neither by O(state=absent) nor by O(state=pruned).
 extends_documentation_fragment:
@@ -36,9 +36,10 @@ options:
     default: default
   state:
     description:
-      - V(list) reads the versions, newest first, with their share of the traffic and serving status.
+      - Not given, the module only reads, and returns the versions, newest first, with their share of the traffic
+        and serving status (as every state does).
       - V(stopped) stops O(version), V(started) starts it again (from the same files). Stopping a version that
-        receives traffic is done, with a warning: its share of the requests then fails.
+        receives traffic is done, with a warning, since its share of the requests then fails.
       - V(absent) deletes O(version). A version that receives traffic is refused; move its traffic first.
         A version that does not exist is no change.
       - V(pruned) deletes the oldest versions beyond the newest O(keep), except those that receive traffic and
@@ -50,8 +51,7 @@ options:
         deployed without promotion), the service counts as rolled back already and nothing changes, so a second
         run does not roll back one more version. Give O(to_version) to go further back.
     type: str
-    choices: [list, stopped, started, absent, pruned, rolled_back]
-    default: list
+    choices: [stopped, started, absent, pruned, rolled_back]
   version:
     description:
       - The version id for O(state=stopped), O(state=started) and O(state=absent).
@@ -209,6 +209,7 @@ def check_options(params):
     """Every problem of the options, before any call."""
     problems = []
     state = params["state"]
+    where = f"not state={state}" if state else "and state is not given (the module only reads)"
     for option in ("service", "version", "to_version"):
         if params.get(option):
             problem = resource_id_problem(option, params[option])
@@ -222,7 +223,7 @@ def check_options(params):
         problems.append(f"version: state={state} needs the version to change")
     if state not in NEEDS_VERSION and params.get("version"):
         hint = " (give to_version)" if state == "rolled_back" else ""
-        problems.append(f"version: only for state=stopped, started or absent, not state={state}{hint}")
+        problems.append(f"version: only for state=stopped, started or absent, {where}{hint}")
     if state == "pruned":
         if params.get("keep") is None:
             problems.append("keep: state=pruned needs how many of the newest versions to keep")
@@ -231,11 +232,11 @@ def check_options(params):
     else:
         for option in ("keep", "protect"):
             if params.get(option):
-                problems.append(f"{option}: only for state=pruned, not state={state}")
+                problems.append(f"{option}: only for state=pruned, {where}")
     if state != "rolled_back":
         for option in ("to_version", "stop_previous"):
             if params.get(option):
-                problems.append(f"{option}: only for state=rolled_back, not state={state}")
+                problems.append(f"{option}: only for state=rolled_back, {where}")
     if params.get("wait_timeout") is not None and params["wait_timeout"] < 1:
         problems.append(f"wait_timeout: must be 1 or more seconds, got {params['wait_timeout']}")
     return problems
@@ -415,7 +416,7 @@ def versions(module, client):
     params = module.params
     project, service = params["project"], params["service"]
     order, rows, split = read(client, project, service)
-    plan = PLANS[params["state"]](module, order, rows, split) if params["state"] in PLANS else Plan()
+    plan = PLANS[params["state"]](module, order, rows, split) if params["state"] else Plan()
     changed = plan.changes()
     if changed and not module.check_mode:
         apply(module, client, plan)
@@ -443,8 +444,7 @@ def versions(module, client):
 def main():
     argument_spec = {
         "service": {"type": "str", "default": "default"},
-        "state": {"type": "str", "default": "list",
-                  "choices": ["list", "stopped", "started", "absent", "pruned", "rolled_back"]},
+        "state": {"type": "str", "choices": ["stopped", "started", "absent", "pruned", "rolled_back"]},
         "version": {"type": "str"},
         "keep": {"type": "int"},
         "protect": {"type": "list", "elements": "str", "default": []},

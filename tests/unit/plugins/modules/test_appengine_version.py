@@ -318,7 +318,8 @@ def test_check_mode_predicts_without_any_write(invoke, three):
     ({"state": "rolled_back", "to_version": "-v1"}, "to_version: '-v1' may hold only"),
     ({"state": "rolled_back", "version": "v1"}, "version: only for state=stopped, started or absent, not "
                                                 "state=rolled_back (give to_version)"),
-    ({"state": "list", "keep": 2}, "keep: only for state=pruned"),
+    ({"keep": 2}, "keep: only for state=pruned, and state is not given (the module only reads)"),
+    ({"version": "v1"}, "version: only for state=stopped, started or absent, and state is not given"),
     ({"state": "absent", "version": "v1", "to_version": "v2"}, "to_version: only for state=rolled_back"),
     ({"service": "My_Service"}, "service: 'My_Service' may hold only"),
     ({"project": "Jvmops-Test"}, "project: 'Jvmops-Test' must not contain upper-case letters"),
