@@ -82,8 +82,8 @@ options:
     default: 600
 notes:
   - Versions are ordered by their creation time, then by id.
-  - App Engine only stops and starts versions with basic or manual scaling; for automatic scaling it refuses, and
-    the task fails with Google's message.
+  - C(gcloud app versions stop) and C(start) document stopping and starting for versions with manual scaling.
+    Where App Engine refuses to stop or start a version, the task fails with Google's message.
 seealso:
   - module: jvmops.deploy.appengine_deploy
   - name: App Engine Admin API, apps.services.versions
@@ -328,7 +328,6 @@ def plan_prune(module, order, rows, split):
     keep = set(list(reversed(order))[:params["keep"]]) | set(split) | set(params["protect"] or [])
     plan = Plan()
     plan.delete = [vid for vid in order if vid not in keep]
-    plan.extra["kept"] = [vid for vid in reversed(order) if vid in keep]
     return plan
 
 
