@@ -44,6 +44,7 @@ def _load_control(service):
 
 
 beanstalk_fake = _load_control("beanstalk_fake")
+appengine_fake = _load_control("appengine_fake")
 
 
 @dataclass
@@ -166,12 +167,16 @@ def stage_integration(tree):
     beanstalk_dir = Path(tree) / "tests" / "output" / "beanstalk-fake"
     beanstalk_fake.stop(beanstalk_dir)
     shutil.rmtree(beanstalk_dir, ignore_errors=True)
+    appengine_dir = Path(tree) / "tests" / "output" / "appengine-fake"
+    appengine_fake.stop(appengine_dir)
+    shutil.rmtree(appengine_dir, ignore_errors=True)
     code, output = stream(["ansible-test", "integration", "--local", "--python", PYVER, "--color", "no",
                            "--continue-on-error"], tree)
     ran = re.findall(r"^Running (\S+) integration test (?:role|script)", output, re.M)
     parse_ansible_test("integration", ran, output, code, result)
     heroku_fake.stop(fake_dir)
     beanstalk_fake.stop(beanstalk_dir)
+    appengine_fake.stop(appengine_dir)
     # The service's statistics, and neither its API key nor a config var value in any log of the run.
     logs = {"the integration output": output}
     logs.update((str(path), path) for path in sorted((Path(tree) / "tests" / "output" / ".tmp" / "output_dir").glob("**/*.log")))
@@ -183,6 +188,11 @@ def stage_integration(tree):
     print("\n".join(report.lines))
     one(result, "integration: every Elastic Beanstalk request and response matched botocore's model", 0 if report.contract_ok else 1)
     one(result, "integration: no AWS secret key in the test logs", 1 if report.leaks else 0)
+    report = appengine_fake.report(appengine_dir, logs)
+    print("\n".join(report.lines))
+    one(result, "integration: every App Engine Admin API request and response matched the v1 discovery document",
+        0 if report.contract_ok else 1)
+    one(result, "integration: no Google access token or service-account key in the test logs", 1 if report.leaks else 0)
     return result
 
 
