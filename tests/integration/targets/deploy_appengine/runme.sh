@@ -60,7 +60,10 @@ run check --check
 
 run new-build -e build_version=2.0.0-it
 second=$(deployed_at new-build)
-[ -n "$second" ] && [ "$second" != "$first" ] || { echo "deploy_appengine: a new build made no new version" >&2; exit 1; }
+if [ -z "$second" ] || [ "$second" = "$first" ]; then
+  echo "deploy_appengine: a new build made no new version" >&2
+  exit 1
+fi
 grep -q "traffic $second=1.0, replacing $first" "$out/new-build.log" \
   || { echo "deploy_appengine: the new version did not take the traffic from $first" >&2; exit 1; }
 grep -q 'app 2.0.0-it build [0-9a-f]\{12\}' "$out/new-build.log" \
