@@ -20,9 +20,9 @@ attributes:
 notes:
   - The credential options are those of the google.cloud collection, with the same environment variables, so an
     existing C(GCP_*) setup works unchanged.
-  - In AWX or Automation Controller, the built-in Google Compute Engine credential sets E(GCE_CREDENTIALS_FILE_PATH)
-    rather than E(GCP_SERVICE_ACCOUNT_FILE). Pass it on by setting O(service_account_file) to
-    that variable's value with the P(ansible.builtin.env#lookup) lookup.
+  - In AWX or Automation Controller, the built-in Google Compute Engine credential sets E(GCP_SERVICE_ACCOUNT_FILE),
+    E(GCP_AUTH_KIND) and E(GCP_PROJECT), which these options read; older releases set only
+    E(GCE_CREDENTIALS_FILE_PATH), to be passed as O(service_account_file) with the P(ansible.builtin.env#lookup) lookup.
 requirements:
   - google-cloud-appengine-admin >= 1.10.0
   - google-cloud-storage >= 2.10.0

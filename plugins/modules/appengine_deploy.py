@@ -224,7 +224,7 @@ uploaded:
   returned: success
   type: int
   sample: 1
-skipped:
+already_stored:
   description: The number of files the staging bucket already held, or that were not needed because the version exists.
   returned: success
   type: int
@@ -632,7 +632,7 @@ def deploy(module, client):  # pylint: disable=too-many-locals,too-many-branches
         "stopped": stopped,
         "files": len(sha1s),
         "uploaded": uploaded,
-        "skipped": skipped,
+        "already_stored": skipped,
         "created": create,
     }
     if module._diff:

@@ -129,7 +129,7 @@ def test_first_deploy_then_unchanged_rerun(invoke, svc, jar):
     assert not first.failed, first.result
     result = first.result
     assert result["changed"] and result["created"]
-    assert (result["uploaded"], result["skipped"], result["files"]) == (1, 0, 1)
+    assert (result["uploaded"], result["already_stored"], result["files"]) == (1, 0, 1)
     assert result["version_id"].startswith("v") and len(result["version_id"]) == 13
     host = f"{result['version_id']}-dot-default-dot-{PROJECT}.uc.r.appspot.com"
     assert result["url"] == f"https://{host}"
@@ -158,7 +158,7 @@ def test_new_build_moves_traffic_and_stops_the_previous(invoke, svc, jar, tmp_pa
     assert not v2.failed, v2.result
     v2 = v2.result
     assert v2["changed"] and v2["created"]
-    assert (v2["uploaded"], v2["skipped"]) == (1, 1)  # the JAR is in the bucket already
+    assert (v2["uploaded"], v2["already_stored"]) == (1, 1)  # the JAR is in the bucket already
     assert v2["previous_version"] == "v1"
     assert v2["split"] == {"v2": 1.0}
     assert v2["stopped"] == ["v1"]
