@@ -16,7 +16,7 @@ say() { printf 'bootstrap: %s\n' "$*"; }
 # openssl for the lab's self-signed certificates, nginx (never started) for the nginx_upstream_server target,
 # tomcat10-common (CATALINA_HOME /usr/share/tomcat10, no service) for the local Elastic Beanstalk's Tomcat platform.
 DEB_PACKAGES=(systemd-container debootstrap apt-cacher-ng iproute2 openssh-client openssl git ca-certificates shellcheck
-  openjdk-17-jdk-headless rsync nginx libjakarta-servlet-api-java tomcat10-common)
+  openjdk-17-jdk-headless rsync nginx libjakarta-servlet-api-java tomcat10-common util-linux mount e2fsprogs)
 
 system() {
   [ "$(uname -s)" = Linux ] || die "this needs Linux (the lab boots systemd-nspawn containers); found $(uname -s)"

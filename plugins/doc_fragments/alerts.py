@@ -8,6 +8,10 @@ class ModuleDocFragment:
     """The alert options of the monitoring checks (disk_alert, process_check, service_check): module_utils/_alerts.py."""
 
     DOCUMENTATION = r"""
+attributes:
+  diff_mode:
+    support: full
+    details: The diff is the state file (O(state_file)) before and after the alerts recorded this run.
 options:
   host_label:
     description:

@@ -30,9 +30,6 @@ attributes:
   check_mode:
     support: full
     details: Counts and returns the alerts that would be sent; the state file is not written.
-  diff_mode:
-    support: full
-    details: The diff is the state file (O(state_file)) before and after the alerts recorded this run.
   platform:
     platforms: posix
     details: Linux, or any system with a Linux-style C(/proc).

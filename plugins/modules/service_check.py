@@ -31,9 +31,6 @@ attributes:
   check_mode:
     support: full
     details: Runs the check (it only reads) and returns the alerts that would be sent; the state file is not written.
-  diff_mode:
-    support: full
-    details: The diff is the state file (O(state_file)) before and after the alerts recorded this run.
   platform:
     platforms: posix
 requirements:
