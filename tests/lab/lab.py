@@ -15,8 +15,13 @@ Debian packages through a caching apt proxy on the bridge address (no route out 
 
 Settings come from the environment: JVMOPS_LAB_DIR (runtime state, default /var/lib/jvmops-lab),
 JVMOPS_LAB_CACHE (base images and the apt cache, default /var/cache/jvmops-lab),
-JVMOPS_LAB_SUITE (bookworm), JVMOPS_LAB_MIRROR, JVMOPS_LAB_BRIDGE (jvlab0),
-JVMOPS_LAB_NET (10.213.7, a /24), JVMOPS_LAB_PROXY_PORT (3142).
+JVMOPS_LAB_SUITE (bookworm, or trixie for Debian 13), JVMOPS_LAB_MIRROR, JVMOPS_LAB_BRIDGE (jvlab0),
+JVMOPS_LAB_NET (10.213.7, a /24), JVMOPS_LAB_PROXY_PORT (3142) and JVMOPS_LAB_PREFIX (jv: the hosts'
+machine names are <prefix>-<host>, their host-side interfaces vb-<prefix>-<host>).
+
+The state directory is the lab: `lab up` records the other settings in it, later commands take them
+from there (an environment value that differs is refused), and `lab down` removes and checks only what
+this lab made. Two labs run side by side with a state directory, bridge, network and prefix each.
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 IMAGE_DIR = HERE / "image"
 DEFAULT_HOSTS = ("lb1", "app1", "app2", "build1")
-HOST_NAME = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+HOST_NAME = re.compile(r"^[a-z][a-z0-9]*$")
+PREFIX = re.compile(r"^[a-z][a-z0-9]{0,4}$")
+IFNAMSIZ = 15  # longest network interface name Linux takes (the host side of each container's veth)
 NSPAWN_REBOOT = 133  # systemd-nspawn's exit status when the container asked for a reboot
 REQUIRED_TOOLS = {
     "systemd-nspawn": "systemd-container",
@@ -58,20 +65,71 @@ class LabError(Exception):
     """A failure the user can act on; printed without a traceback."""
 
 
+# The settings a lab is made with: recorded in its state at `lab up`, taken from there afterwards.
+SETTINGS = {
+    "prefix": ("JVMOPS_LAB_PREFIX", "jv"),
+    "suite": ("JVMOPS_LAB_SUITE", "bookworm"),
+    "mirror": ("JVMOPS_LAB_MIRROR", "http://deb.debian.org/debian"),
+    "bridge": ("JVMOPS_LAB_BRIDGE", "jvlab0"),
+    "net": ("JVMOPS_LAB_NET", "10.213.7"),
+    "proxy_port": ("JVMOPS_LAB_PROXY_PORT", "3142"),
+}
+
+
+def lab_settings(env, saved=None):
+    """The settings from the environment, or those a lab recorded; an environment value that differs
+    from the recorded one is an error (it would make hosts or links another lab may have)."""
+    saved = saved or {}
+    settings, clashes = {}, []
+    for key, (var, default) in SETTINGS.items():
+        value = env.get(var)
+        if key in saved and value not in (None, "", str(saved[key])):
+            clashes.append(f"{var}={value} (it was brought up with {saved[key]})")
+        settings[key] = str(saved[key]) if key in saved else (value or default)
+    if clashes:
+        raise LabError("this lab's settings differ from the environment: " + ", ".join(clashes)
+                       + "; unset them, or `lab down` first")
+    if not PREFIX.match(settings["prefix"]):
+        raise LabError(f"JVMOPS_LAB_PREFIX must be 1-5 lower-case letters and digits, starting with a letter, "
+                       f"got {settings['prefix']!r}")
+    if not re.match(r"^\d{1,3}\.\d{1,3}\.\d{1,3}$", settings["net"]):
+        raise LabError(f"JVMOPS_LAB_NET must be the first three octets of a /24, got {settings['net']!r}")
+    if not re.match(r"^[A-Za-z0-9_-]{1,15}$", settings["bridge"]):
+        raise LabError(f"JVMOPS_LAB_BRIDGE must be an interface name (letters, digits, _ -, at most 15), "
+                       f"got {settings['bridge']!r}")
+    if not re.match(r"^[0-9]{1,5}$", settings["proxy_port"]) or not 0 < int(settings["proxy_port"]) < 65536:
+        raise LabError(f"JVMOPS_LAB_PROXY_PORT must be a port, got {settings['proxy_port']!r}")
+    if not re.match(r"^[a-z][a-z0-9-]*$", settings["suite"]):
+        raise LabError(f"JVMOPS_LAB_SUITE must be a Debian suite name such as bookworm or trixie, got {settings['suite']!r}")
+    return settings
+
+
 class Config:
     """Where the lab keeps things and how its network looks."""
 
-    def __init__(self, env=None):
+    def __init__(self, env=None, saved=None):
         env = os.environ if env is None else env
         self.state = Path(env.get("JVMOPS_LAB_DIR", "/var/lib/jvmops-lab"))
         self.cache = Path(env.get("JVMOPS_LAB_CACHE", "/var/cache/jvmops-lab"))
-        self.suite = env.get("JVMOPS_LAB_SUITE", "bookworm")
-        self.mirror = env.get("JVMOPS_LAB_MIRROR", "http://deb.debian.org/debian")
-        self.bridge = env.get("JVMOPS_LAB_BRIDGE", "jvlab0")
-        self.net = env.get("JVMOPS_LAB_NET", "10.213.7")
-        self.proxy_port = int(env.get("JVMOPS_LAB_PROXY_PORT", "3142"))
-        if not re.match(r"^\d{1,3}\.\d{1,3}\.\d{1,3}$", self.net):
-            raise LabError(f"JVMOPS_LAB_NET must be the first three octets of a /24, got {self.net!r}")
+        settings = lab_settings(env, saved)
+        self.prefix = settings["prefix"]
+        self.suite = settings["suite"]
+        self.mirror = settings["mirror"]
+        self.bridge = settings["bridge"]
+        self.net = settings["net"]
+        self.proxy_port = int(settings["proxy_port"])
+
+    @classmethod
+    def load(cls, env=None):
+        """The settings of the lab in JVMOPS_LAB_DIR when it has recorded them, else from the environment."""
+        env = os.environ if env is None else env
+        state = Path(env.get("JVMOPS_LAB_DIR", "/var/lib/jvmops-lab")) / "lab.json"
+        saved = json.loads(state.read_text()).get("settings") if state.exists() else None
+        return cls(env, saved)
+
+    def settings(self):
+        return {"prefix": self.prefix, "suite": self.suite, "mirror": self.mirror, "bridge": self.bridge,
+                "net": self.net, "proxy_port": str(self.proxy_port)}
 
     @property
     def gateway(self):
@@ -100,7 +158,11 @@ class Config:
         return self.state / "run" / f"{name}.pid"
 
     def machine(self, name):
-        return f"jv-{name}"
+        return f"{self.prefix}-{name}"
+
+    def veth(self, name):
+        """The host side of the container's network link (systemd-nspawn names it vb-<machine>)."""
+        return f"vb-{self.machine(name)}"
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -111,14 +173,47 @@ def group_of(name):
     return re.sub(r"\d+$", "", name)
 
 
-def validate_names(names):
+def validate_names(names, prefix="jv"):
+    longest = IFNAMSIZ - len(f"vb-{prefix}-")
     for name in names:
-        if not HOST_NAME.match(name):
+        if not HOST_NAME.match(name) or len(name) > longest:
             raise LabError(
-                f"host name {name!r}: use 1-10 lower-case letters and digits, starting with a letter "
-                "(the name becomes the container's interface name, limited to 15 characters)"
+                f"host name {name!r}: use 1-{longest} lower-case letters and digits, starting with a letter "
+                f"(the container's interface vb-{prefix}-<name> is limited to {IFNAMSIZ} characters)"
             )
     return list(dict.fromkeys(names))
+
+
+def is_supervisor(args, cfg, name=None):
+    """Whether a command line is this lab's supervisor (of host `name`, or of any host).
+
+    Supervisors started before labs recorded their state directory in it have none; one of those counts
+    only where its pid comes from this lab's own pid file (name given)."""
+    if not any(arg.startswith("--supervise=") for arg in args):
+        return False
+    if name is not None and f"--supervise={name}" not in args:
+        return False
+    if f"--lab-dir={cfg.state}" in args:
+        return True
+    return name is not None and not any(arg.startswith("--lab-dir=") for arg in args)
+
+
+def own_leftovers(cfg, names, links, processes, mount_points):
+    """What of this lab is still there, out of the machine's network links, processes ({pid: argv}) and
+    mount points; other labs' links, containers and supervisors are not counted."""
+    found = []
+    ours = {cfg.bridge} | {cfg.veth(name) for name in names}
+    found += [f"network link {link}" for link in links if link in ours]
+    machines = {f"--machine={cfg.machine(name)}" for name in names}
+    layers = f":{cfg.state}/hosts/"
+    proxy_conf = str(cfg.state / "acng")
+    for pid, args in sorted(processes.items()):
+        if (machines.intersection(args) or any(a.startswith("--overlay=") and layers in a for a in args)
+                or is_supervisor(args, cfg) or (proxy_conf in args and any("apt-cacher-ng" in a for a in args))):
+            found.append(f"process {pid}: {' '.join(args)}")
+    found += [f"mount {point}" for point in mount_points
+              if point == str(cfg.state) or point.startswith(f"{cfg.state}/")]
+    return found
 
 
 def assign_addresses(existing, names, net):
@@ -266,12 +361,27 @@ def save_state(cfg, state):
     write(cfg.state / "lab.json", json.dumps(state, indent=2) + "\n")
 
 
-def pid_alive(pid, marker):
+def proc_args(pid):
+    """A process's argv, or None when it is gone."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
-    return marker.encode() in cmdline
+        return None
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0")[:-1]] if raw else None
+
+
+def pid_alive(pid, marker):
+    return marker in (proc_args(pid) or [])
+
+
+def all_processes():
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            args = proc_args(proc.name)
+            if args:
+                found[int(proc.name)] = args
+    return found
 
 
 def supervisor_pid(cfg, name):
@@ -279,7 +389,7 @@ def supervisor_pid(cfg, name):
         pid = int(cfg.pidfile(name).read_text())
     except (OSError, ValueError):
         return None
-    return pid if pid_alive(pid, f"--supervise={name}") else None
+    return pid if is_supervisor(proc_args(pid) or [], cfg, name) else None
 
 
 # --------------------------------------------------------------------------- network and proxy
@@ -290,6 +400,11 @@ def link_exists(name):
 
 
 def ensure_bridge(cfg):
+    for line in run(["ip", "-o", "-4", "addr", "show"], capture=True).stdout.splitlines():
+        dev = line.split()[1]
+        if f" {cfg.gateway}/" in line and dev != cfg.bridge:
+            raise LabError(f"{cfg.gateway} is already on {dev}: another lab (or network) uses JVMOPS_LAB_NET={cfg.net}; "
+                           "give this lab a network and bridge of its own")
     if not link_exists(cfg.bridge):
         say(f"creating bridge {cfg.bridge} ({cfg.gateway}/24)")
         run(["ip", "link", "add", cfg.bridge, "type", "bridge"], capture=True)
@@ -364,7 +479,27 @@ def image_path(cfg):
     return cfg.cache / "images" / f"{cfg.suite}-{image_recipe_hash(cfg)}"
 
 
+@contextlib.contextmanager
+def images_locked(cfg):
+    """Labs share the image cache: one builds or prunes at a time."""
+    (cfg.cache / "images").mkdir(parents=True, exist_ok=True)
+    with open(cfg.cache / "images" / ".lock", "w", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def image_in_use(path, processes):
+    """Whether a container (of any lab) runs on the image at path."""
+    marker = str(path / "rootfs")
+    return any(marker in arg for args in processes.values() for arg in args)
+
+
 def ensure_image(cfg):
+    with images_locked(cfg):
+        return _ensure_image(cfg)
+
+
+def _ensure_image(cfg):
     final = image_path(cfg)
     if (final / ".complete").exists():
         return final / "rootfs"
@@ -384,8 +519,12 @@ def ensure_image(cfg):
     (rootfs / "customize.sh").unlink()
     (build / ".complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
     build.rename(final)
+    processes = all_processes()
     for old in (cfg.cache / "images").iterdir():
-        if old != final and old.name.startswith(f"{cfg.suite}-"):
+        if old != final and old.name.startswith(f"{cfg.suite}-") and old.is_dir():
+            if image_in_use(old, processes):
+                say(f"keeping outdated image {old.name}: a lab's hosts run on it")
+                continue
             say(f"removing outdated image {old.name}")
             shutil.rmtree(old, ignore_errors=True)
     return final / "rootfs"
@@ -471,10 +610,15 @@ def supervise(cfg, name):
 def start_host(cfg, name):
     if supervisor_pid(cfg, name):
         return False
+    try:  # the link of a host that just powered off goes with its network namespace, a moment later
+        wait_for(lambda: not link_exists(cfg.veth(name)), 10, f"network link {cfg.veth(name)} to go", interval=0.2)
+    except LabError:
+        raise LabError(f"network link {cfg.veth(name)} exists: another lab runs a host {cfg.machine(name)}; "
+                       "give this lab a JVMOPS_LAB_PREFIX of its own") from None
     cfg.pidfile(name).parent.mkdir(parents=True, exist_ok=True)
     log = open(cfg.state / "run" / f"{name}.log", "ab")  # pylint: disable=consider-using-with
     proc = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, str(Path(__file__).resolve()), f"--supervise={name}"],
+        [sys.executable, str(Path(__file__).resolve()), f"--supervise={name}", f"--lab-dir={cfg.state}"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     log.close()
@@ -491,12 +635,12 @@ def stop_host(cfg, name, timeout=30):
         return False
     os.kill(pid, signal.SIGTERM)
     try:
-        wait_for(lambda: not pid_alive(pid, f"--supervise={name}"), timeout, f"{name} to power off")
+        wait_for(lambda: not is_supervisor(proc_args(pid) or [], cfg, name), timeout, f"{name} to power off")
     except LabError:
         say(f"{name} did not power off in {timeout}s; killing it")
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        wait_for(lambda: not pid_alive(pid, f"--supervise={name}"), 10, f"{name} to die")
+        wait_for(lambda: not is_supervisor(proc_args(pid) or [], cfg, name), 10, f"{name} to die")
     with contextlib.suppress(FileNotFoundError):
         cfg.pidfile(name).unlink()
     return True
@@ -540,17 +684,17 @@ def push_etc_hosts(cfg, name, hosts):
 
 def cmd_image(cfg, _args):
     check_prerequisites()
-    with locked(cfg):
-        say(f"image: {ensure_image(cfg)}")
+    say(f"image: {ensure_image(cfg)}")
 
 
 def cmd_up(cfg, args):
     check_prerequisites()
     started_at = time.monotonic()
     names = validate_names(args.hosts.split(",") if args.hosts else os.environ.get(
-        "JVMOPS_LAB_HOSTS", ",".join(DEFAULT_HOSTS)).split(","))
+        "JVMOPS_LAB_HOSTS", ",".join(DEFAULT_HOSTS)).split(","), cfg.prefix)
     with locked(cfg):
         state = load_state(cfg)
+        state["settings"] = cfg.settings()
         ensure_bridge(cfg)
         ensure_proxy(cfg)
         rootfs = str(ensure_image(cfg))
@@ -598,34 +742,18 @@ def cmd_down(cfg, _args):
             with contextlib.suppress(FileNotFoundError):
                 Path("/run/systemd/nspawn/unix-export", cfg.machine(name)).rmdir()
     shutil.rmtree(cfg.state, ignore_errors=True)
-    leftovers = find_leftovers(cfg)
+    leftovers = find_leftovers(cfg, names)
     if leftovers:
         raise LabError("lab down left things behind:\n  " + "\n  ".join(leftovers))
     say(f"lab removed ({len(state['hosts'])} hosts); base image and apt cache kept in {cfg.cache}")
 
 
-def find_leftovers(cfg):
-    """What of the lab still exists: links, processes, mounts, state."""
-    found = []
-    links = run(["ip", "-o", "link", "show"], capture=True).stdout
-    for line in links.splitlines():
-        name = line.split(":")[1].strip().split("@")[0]
-        if name == cfg.bridge or name.startswith("vb-jv-"):
-            found.append(f"network link {name}")
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "--machine=jv-" in cmdline or ("--supervise=" in cmdline and "lab.py" in cmdline):
-            found.append(f"process {proc.name}: {cmdline.strip()}")
-    mounts = Path("/proc/self/mounts").read_text()
-    for line in mounts.splitlines():
-        point = line.split()[1]
-        if point.startswith((str(cfg.state), str(cfg.cache))):
-            found.append(f"mount {point}")
+def find_leftovers(cfg, names):
+    """What of this lab (hosts `names`) still exists: links, processes, mounts, state."""
+    links = [line.split(":")[1].strip().split("@")[0]
+             for line in run(["ip", "-o", "link", "show"], capture=True).stdout.splitlines()]
+    mount_points = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    found = own_leftovers(cfg, names, links, all_processes(), mount_points)
     if cfg.state.exists():
         found.append(f"directory {cfg.state}")
     return found
@@ -638,7 +766,7 @@ def cmd_status(cfg, _args):
         return 3
     print(f"bridge {cfg.bridge}: {'up' if link_exists(cfg.bridge) else 'missing'}; "
           f"apt proxy {cfg.proxy_url}: {'running' if proxy_pid(cfg) else 'stopped'}")
-    print(f"image: {state.get('image')}")
+    print(f"image: {state.get('image')} (machines {cfg.machine('<host>')})")
     print(f"inventory: {cfg.inventory}")
     print(f"{'HOST':<10} {'GROUP':<8} {'ADDRESS':<15} {'STATE':<8} SSH")
     for name, ip in state["hosts"].items():
@@ -684,7 +812,9 @@ def cmd_ssh(cfg, args):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0].startswith("--supervise="):
-        return supervise(Config(), argv[0].split("=", 1)[1])
+        env = dict(os.environ)
+        env.update({"JVMOPS_LAB_DIR": arg.split("=", 1)[1] for arg in argv[1:] if arg.startswith("--lab-dir=")})
+        return supervise(Config.load(env), argv[0].split("=", 1)[1])
     parser = argparse.ArgumentParser(description="Local lab of Debian hosts in systemd-nspawn containers.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="bring hosts up")
@@ -703,7 +833,9 @@ def main(argv=None):
     ssh.set_defaults(func=cmd_ssh)
     args = parser.parse_args(argv)
     try:
-        return args.func(Config(), args) or 0
+        # Building an image needs no lab: the settings come from the environment alone.
+        cfg = Config() if args.cmd == "image" else Config.load()
+        return args.func(cfg, args) or 0
     except LabError as exc:
         print(f"lab: error: {exc}", file=sys.stderr)
         return 2

@@ -104,3 +104,123 @@ def test_nspawn_boots_the_image_through_the_hosts_own_layer(cfg):
 def test_inventory_states_the_open_files_ceiling_when_the_machine_has_one():
     assert lab.nofile_vars(20000)[-1] == "    kernel_tuning_nofile: 20000"
     assert not lab.nofile_vars(1048576)
+
+
+# --------------------------------------------------------------------------- prefix, settings, leftovers
+
+@pytest.mark.parametrize("bad", ["J13", "1ab", "j_13", "j-13", "abcdef", "jv lab"])
+def test_invalid_prefixes_are_refused(bad, tmp_path):
+    with pytest.raises(lab.LabError, match="JVMOPS_LAB_PREFIX"):
+        lab.Config({"JVMOPS_LAB_DIR": str(tmp_path), "JVMOPS_LAB_PREFIX": bad})
+
+
+def test_prefix_names_machines_and_links(tmp_path):
+    cfg = lab.Config({"JVMOPS_LAB_DIR": str(tmp_path), "JVMOPS_LAB_PREFIX": "j13"})
+    assert cfg.machine("app1") == "j13-app1"
+    assert cfg.veth("app1") == "vb-j13-app1"
+    assert "--machine=j13-app1" in lab.nspawn_command(cfg, "app1", "/images/rootfs")
+    assert lab.Config({"JVMOPS_LAB_DIR": str(tmp_path)}).machine("app1") == "jv-app1"
+
+
+@pytest.mark.parametrize("prefix", ["j", "jv", "j13", "lab9", "abcde"])
+def test_host_names_keep_the_interface_name_within_15_characters(prefix):
+    longest = 15 - len(f"vb-{prefix}-")
+    name = "a" * longest
+    assert lab.validate_names([name], prefix) == [name]
+    assert len(f"vb-{prefix}-{name}") == 15
+    with pytest.raises(lab.LabError, match=f"1-{longest} lower-case.*vb-{prefix}-<name>"):
+        lab.validate_names([name + "b"], prefix)
+    assert lab.validate_names(list(lab.DEFAULT_HOSTS), prefix) == list(lab.DEFAULT_HOSTS)
+
+
+def test_a_lab_keeps_the_settings_it_was_brought_up_with(tmp_path):
+    saved = lab.Config({"JVMOPS_LAB_DIR": str(tmp_path), "JVMOPS_LAB_PREFIX": "j13", "JVMOPS_LAB_SUITE": "trixie",
+                        "JVMOPS_LAB_NET": "10.213.13", "JVMOPS_LAB_BRIDGE": "jvlab13"}).settings()
+    lab.save_state(lab.Config({"JVMOPS_LAB_DIR": str(tmp_path)}), {"hosts": {}, "settings": saved})
+    # Later commands need only the state directory ...
+    cfg = lab.Config.load({"JVMOPS_LAB_DIR": str(tmp_path)})
+    assert (cfg.prefix, cfg.suite, cfg.net, cfg.bridge) == ("j13", "trixie", "10.213.13", "jvlab13")
+    assert lab.Config.load({"JVMOPS_LAB_DIR": str(tmp_path), "JVMOPS_LAB_PREFIX": "j13"}).prefix == "j13"
+    # ... and refuse a setting that would make another lab's machine names.
+    with pytest.raises(lab.LabError, match="JVMOPS_LAB_PREFIX=jv .*brought up with j13"):
+        lab.Config.load({"JVMOPS_LAB_DIR": str(tmp_path), "JVMOPS_LAB_PREFIX": "jv"})
+    # A state from before labs recorded their settings takes the environment's.
+    lab.save_state(cfg, {"hosts": {}})
+    assert lab.Config.load({"JVMOPS_LAB_DIR": str(tmp_path)}).prefix == "jv"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"JVMOPS_LAB_BRIDGE": "a-bridge-name-too-long"}, "JVMOPS_LAB_BRIDGE"),
+    ({"JVMOPS_LAB_PROXY_PORT": "70000"}, "JVMOPS_LAB_PROXY_PORT"),
+    ({"JVMOPS_LAB_SUITE": "Trixie"}, "JVMOPS_LAB_SUITE"),
+])
+def test_bad_settings_are_refused(env, message):
+    with pytest.raises(lab.LabError, match=message):
+        lab.Config(env)
+
+
+def two_labs(tmp_path):
+    default = lab.Config({"JVMOPS_LAB_DIR": str(tmp_path / "jvmops-lab")})
+    other = lab.Config({"JVMOPS_LAB_DIR": str(tmp_path / "jvmops-lab13"), "JVMOPS_LAB_PREFIX": "j13",
+                        "JVMOPS_LAB_BRIDGE": "jvlab13", "JVMOPS_LAB_NET": "10.213.13"})
+    return default, other
+
+
+def running(cfg, pid, name):
+    """The processes of one running host: its supervisor and its nspawn."""
+    return {
+        pid: ["/usr/bin/python3", "/src/tests/lab/lab.py", f"--supervise={name}", f"--lab-dir={cfg.state}"],
+        pid + 1: lab.nspawn_command(cfg, name, "/cache/images/bookworm-0/rootfs"),
+    }
+
+
+def test_leftovers_are_only_this_labs_own(tmp_path):
+    default, other = two_labs(tmp_path)
+    # Both labs have an app1; the default lab's state directory is a prefix of the other's.
+    processes = {**running(default, 100, "app1"), **running(other, 200, "app1"), **running(other, 300, "lb1"),
+                 400: ["/usr/sbin/apt-cacher-ng", "-c", str(other.state / "acng")],
+                 500: ["/usr/bin/python3", "-m", "http.server", "--supervise=app1"]}
+    links = ["lo", "eth0", "jvlab0", "vb-jv-app1", "jvlab13", "vb-j13-app1", "vb-j13-lb1"]
+    mounts = ["/", "/proc", f"{other.state}/hosts/app1/upper", f"{default.state}/x"]
+
+    mine = lab.own_leftovers(other, ["app1", "lb1"], links, processes, mounts)
+    assert mine == [
+        "network link jvlab13", "network link vb-j13-app1", "network link vb-j13-lb1",
+        f"process 200: {' '.join(processes[200])}", f"process 201: {' '.join(processes[201])}",
+        f"process 300: {' '.join(processes[300])}", f"process 301: {' '.join(processes[301])}",
+        f"process 400: {' '.join(processes[400])}",
+        f"mount {other.state}/hosts/app1/upper",
+    ]
+    theirs = lab.own_leftovers(default, ["app1"], links, processes, mounts)
+    assert theirs == ["network link jvlab0", "network link vb-jv-app1",
+                      f"process 100: {' '.join(processes[100])}", f"process 101: {' '.join(processes[101])}",
+                      f"mount {default.state}/x"]
+    # Nothing left of a lab that is down, whatever the other runs.
+    assert not lab.own_leftovers(default, ["app1"], ["lo", "jvlab13", "vb-j13-app1"],
+                                 {**running(other, 200, "app1")}, [f"{other.state}/hosts/app1/upper"])
+
+
+def test_a_container_of_this_lab_counts_even_when_its_name_is_lost(tmp_path):
+    _, other = two_labs(tmp_path)
+    nspawn = lab.nspawn_command(other, "app7", "/cache/images/trixie-0/rootfs")
+    assert lab.own_leftovers(other, [], [], {7: nspawn}, []) == [f"process 7: {' '.join(nspawn)}"]
+
+
+def test_a_supervisor_from_before_the_lab_dir_argument_counts_only_through_the_pid_file(tmp_path):
+    default, other = two_labs(tmp_path)
+    legacy = ["/usr/bin/python3", "tests/lab/lab.py", "--supervise=app1"]
+    assert lab.is_supervisor(legacy, default, "app1")
+    assert not lab.is_supervisor(legacy, default, "app2")
+    assert not lab.is_supervisor(legacy, default)
+    assert not lab.own_leftovers(default, [], [], {9: legacy}, [])
+    ours = ["/usr/bin/python3", "tests/lab/lab.py", "--supervise=app1", f"--lab-dir={other.state}"]
+    assert lab.is_supervisor(ours, other, "app1") and lab.is_supervisor(ours, other)
+    assert not lab.is_supervisor(ours, default, "app1")
+
+
+def test_an_outdated_image_a_lab_runs_on_is_in_use(tmp_path):
+    default, _ = two_labs(tmp_path)
+    image = tmp_path / "images" / "bookworm-0"
+    processes = {1: lab.nspawn_command(default, "app1", str(image / "rootfs"))}
+    assert lab.image_in_use(image, processes)
+    assert not lab.image_in_use(tmp_path / "images" / "bookworm-1", processes)
