@@ -201,7 +201,7 @@ def test_leftovers_are_only_this_labs_own(tmp_path):
 
 
 def test_a_container_of_this_lab_counts_even_when_its_name_is_lost(tmp_path):
-    _, other = two_labs(tmp_path)
+    other = two_labs(tmp_path)[1]
     nspawn = lab.nspawn_command(other, "app7", "/cache/images/trixie-0/rootfs")
     assert lab.own_leftovers(other, [], [], {7: nspawn}, []) == [f"process 7: {' '.join(nspawn)}"]
 
@@ -219,7 +219,7 @@ def test_a_supervisor_from_before_the_lab_dir_argument_counts_only_through_the_p
 
 
 def test_an_outdated_image_a_lab_runs_on_is_in_use(tmp_path):
-    default, _ = two_labs(tmp_path)
+    default = two_labs(tmp_path)[0]
     image = tmp_path / "images" / "bookworm-0"
     processes = {1: lab.nspawn_command(default, "app1", str(image / "rootfs"))}
     assert lab.image_in_use(image, processes)
