@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/awx_job.py, tests/leaks.py
+from awx_job import run_job  # noqa: E402  pylint: disable=wrong-import-position
 LAB_DIR = Path(os.environ.get("JVMOPS_LAB_DIR", "/var/lib/jvmops-lab"))
 INVENTORY = LAB_DIR / "inventory.yml"
 ANSIBLE_BIN = Path(sys.executable).parent
@@ -129,9 +132,42 @@ class Lab:
         return Run(proc.returncode, proc.stdout)
 
 
+class AwxJobs:
+    """Playbooks of the collection run as AWX runs job templates (tests/awx_job.py): the lab's inventory without
+    the key file, the key as the Machine credential, the collection as the project."""
+
+    def __init__(self, work):
+        self.work = work
+        self.count = 0
+        inventory = yaml.safe_load(INVENTORY.read_text())
+        self.ssh_key = Path(inventory["all"]["vars"].pop("ansible_ssh_private_key_file")).read_text()
+        self.inventory = inventory
+        self.project = HERE.parents[1]
+
+    @staticmethod
+    def inventory_text(text):
+        """An inventory file's text (the lab's or a copy of it) without the private key file."""
+        return "".join(line for line in text.splitlines(keepends=True)
+                       if not line.strip().startswith("ansible_ssh_private_key_file:"))
+
+    def run(self, playbook, extravars=None, inventory=None, envvars=None, **kwargs):
+        """playbook: a file under playbooks/; inventory: the lab's (default) or an inventory file."""
+        self.count += 1
+        envvars = {"ANSIBLE_COLLECTIONS_PATH": os.environ.get("ANSIBLE_COLLECTIONS_PATH", ""), **(envvars or {})}
+        return run_job(self.work / f"job{self.count}", self.project, f"playbooks/{playbook}",
+                       inventory or self.inventory, extravars, envvars, ssh_key=self.ssh_key, **kwargs)
+
+
 def pytest_terminal_summary(terminalreporter):
     for line in REPORT_LINES:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def awx(lab, tmp_path_factory):
+    """Run a collection playbook as an AWX job template on the lab."""
+    del lab
+    return AwxJobs(tmp_path_factory.mktemp("awx"))
 
 
 @pytest.fixture(scope="session")

@@ -192,3 +192,30 @@ def test_lab_host_survives_a_reboot(lab, clean_marker):
     assert run.rc == 0, run
     assert '"rebooted": true' in run.output, run
     assert lab.ssh("app2", f"test -e {clean_marker}", check=False).returncode == 0
+
+
+# ----------------------------------------------------------------------------------------------- as an AWX job
+
+
+def test_as_an_awx_job_with_survey_answers(awx):
+    """The job template's survey gives target, command, readonly and confirm; each host's output is in the events."""
+    job = awx.run("run_command.yml", {"target": "app", "command": "hostname; echo answer-$((6*7))",
+                                      "readonly": True, "confirm": True})
+    assert job.status == "successful" and job.rc == 0, job
+    assert not {"runner_on_failed", "runner_on_unreachable"} & set(job.event_names()), job
+    assert job.changed(exclude=()) == {}, job.stats
+    for host in ("app1", "app2"):
+        header, body = section(job.stdout, host)
+        assert header == f"== {host}: ok, rc=0 ==" and body[:2] == [host, "answer-42"], job
+    assert set(job.stats["ok"]) == {"localhost", "app1", "app2"}, job.stats
+    assert job.leaks({"the Machine credential's key": awx.ssh_key.strip().splitlines()[1]}) == []
+
+
+def test_awx_job_without_confirm_stops_at_once(awx):
+    """A job has a terminal but nobody at it: no prompt waits for the idle timeout, nothing runs."""
+    started = time.monotonic()
+    job = awx.run("run_command.yml", {"target": "app", "command": "touch /root/jvmops-run-marker"}, idle_timeout=120)
+    assert time.monotonic() - started < 60, job
+    assert job.status == "failed" and "Not confirmed: nothing was run." in job.stdout, job
+    assert "Type 'yes' to go on" not in job.stdout, job
+    assert not {"app1", "app2"} & set(job.stats["ok"]), job.stats

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# playbooks/deploy_appengine.yml end to end against the local App Engine Admin API + Cloud Storage service, as an AWX
-# job with the built-in Google Compute Engine credential would run it (GCP_* and a service-account key file in the
-# environment): the sample app built and deployed, a second run with changed=0 and --check --diff with changed=0, a
+# playbooks/deploy_appengine.yml end to end against the local App Engine Admin API + Cloud Storage service, with what
+# AWX's built-in Google Compute Engine credential injects (GCP_* and a service-account key file in the environment):
+# the sample app built and deployed, a second run with changed=0 as an AWX job template runs it (tests/awx_job.py:
+# ansible-runner, extra variables in a file, only the credential's variables in the environment, no standard input)
+# and --check --diff with changed=0, a
 # new build (another version) that takes the traffic; the final GET reaches the running version through the service's
 # front end by the Host of the version URL; no access token, private key or env value in any output at -vvv.
 set -euo pipefail
@@ -51,7 +53,18 @@ grep -q 'app [0-9a-z.-]* build [0-9a-f]\{12\})' "$out/first.log" \
   || { echo "deploy_appengine: the version URL did not answer with the build" >&2; exit 1; }
 [ "$(recap first changed)" != changed=0 ]
 
-run again
+root=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/jvmops/deploy
+(
+  # shellcheck disable=SC1091 # written by setup.yml: the values the leak check looks for, not given to the job
+  . "$out/secrets.env"
+  "$python" "$root/tests/awx_job.py" --dir "$out/awx" --project "$root" --playbook playbooks/deploy_appengine.yml --localhost \
+    --extra-var appengine_proxy_url="$APPENGINE_PROXY" --extra-var appengine_build_dir="$out/build" \
+    --extra-vars-json '{"appengine_wait_timeout": 120, "appengine_env_variables": {"DB_PASSWORD": "jvmops-secret-appengine-play"}}' \
+    --env GCE_CREDENTIALS_FILE_PATH --env GCP_SERVICE_ACCOUNT_FILE --env GCP_AUTH_KIND --env GCP_PROJECT --env GCE_PROJECT \
+    --env GCP_ENV_TYPE --env APPENGINE_API_ENDPOINT --env STORAGE_EMULATOR_HOST --env no_proxy --env ANSIBLE_COLLECTIONS_PATH \
+    --cmdline '-vvv --diff' --expect-changed 0 --stdout "$out/again.log" --secret 'the access token=APPENGINE_LEAK_TOKEN' \
+    --secret "the service account's private key=APPENGINE_LEAK_KEY" --text 'an env variable value=jvmops-secret-'
+) || { echo "deploy_appengine: the second run, as an AWX job, failed, changed something or leaked" >&2; exit 1; }
 [ "$(recap again changed)" = changed=0 ] || { echo "deploy_appengine: the second run changed something" >&2; exit 1; }
 [ "$(deployed_at again)" = "$first" ] || { echo "deploy_appengine: the second run names another version" >&2; exit 1; }
 
@@ -69,7 +82,6 @@ grep -q "traffic $second=1.0, replacing $first" "$out/new-build.log" \
 grep -q 'app 2.0.0-it build [0-9a-f]\{12\}' "$out/new-build.log" \
   || { echo "deploy_appengine: the version URL did not answer with the new build" >&2; exit 1; }
 
-root=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/jvmops/deploy
 (
   # shellcheck disable=SC1091 # written by setup.yml
   . "$out/secrets.env"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# playbooks/deploy_beanstalk.yml end to end against the local Elastic Beanstalk service, as an AWX job with the
-# Amazon Web Services credential would run it (AWS_* in the environment): a WAR on Tomcat, then a second run with
-# changed=0 and --check --diff with changed=0; an executable JAR on Corretto in a second environment; the final GET
-# goes to the environment's CNAME (through the service, as the HTTP proxy); no secret in any output at -vvv.
+# playbooks/deploy_beanstalk.yml end to end against the local Elastic Beanstalk service, with the Amazon Web Services
+# credential's AWS_* in the environment: a WAR on Tomcat, then a second run with changed=0 as an AWX job template runs
+# it (tests/awx_job.py: ansible-runner, extra variables in a file, only the credential's variables in the environment,
+# no standard input) and --check --diff with changed=0; an executable JAR on Corretto in a second environment; the
+# final GET goes to the environment's CNAME (through the service, as the HTTP proxy); no secret in any output at -vvv
+# or in any file ansible-runner wrote.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -53,8 +55,15 @@ grep -q '"health": "Green"' "$out/war.log"
 grep -q 'running Tomcat' "$out/war.log"
 [ "$(recap_changed war)" != changed=0 ]
 
-run war-again
-[ "$(recap_changed war-again)" = changed=0 ] || { echo "deploy_beanstalk: the second run changed something" >&2; exit 1; }
+root=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/jvmops/deploy
+"$python" "$root/tests/awx_job.py" --dir "$out/awx" --project "$root" --playbook playbooks/deploy_beanstalk.yml --localhost \
+  --extra-var beanstalk_application="$app" --extra-var aws_endpoint_url="$AWS_ENDPOINT" \
+  --extra-var beanstalk_bucket=jvmops-it-play --extra-var beanstalk_build_dir="$out/build" \
+  --extra-vars-json '{"beanstalk_secret_properties": {"DB_PASSWORD": "jvmops-secret-db-password"}}' \
+  --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY --env AWS_REGION --env http_proxy --env no_proxy \
+  --env ANSIBLE_COLLECTIONS_PATH --cmdline '-vvv --diff' --expect-changed 0 --stdout "$out/war-again.log" \
+  --secret 'the AWS secret key=AWS_SECRET_ACCESS_KEY' --text 'a secret property=jvmops-secret-' \
+  || { echo "deploy_beanstalk: the second run, as an AWX job, failed or changed something" >&2; exit 1; }
 
 run war-check --check
 [ "$(recap_changed war-check)" = changed=0 ] || { echo "deploy_beanstalk: --check on the converged environment reports changes" >&2; exit 1; }
@@ -63,7 +72,6 @@ run jar -e beanstalk_artifact_type=jar -e beanstalk_environment=it-play-java -e 
 grep -q 'Environment deployed at: it-play-java[.].*elasticbeanstalk[.]com' "$out/jar.log"
 grep -q 'running Corretto' "$out/jar.log"
 
-root=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/jvmops/deploy
 "$python" "$root/tests/leaks.py" --secret 'the AWS secret key=AWS_SECRET_ACCESS_KEY' --text 'a secret property=jvmops-secret-' "$out"/*.log >&2 \
   || { echo "deploy_beanstalk: a secret shows in the output" >&2; exit 1; }
 echo "deploy_beanstalk: 4 runs, no secret in $(cat "$out"/*.log | wc -l) lines of -vvv output"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# playbooks/deploy_heroku.yml end to end against the local Heroku API service, as an AWX job would run it
-# (HEROKU_API_KEY in the environment): first run, second run with changed=0, --check --diff with changed=0,
-# and neither the API key nor a config var value in any output at -vvv.
+# playbooks/deploy_heroku.yml end to end against the local Heroku API service: first run, second run with changed=0
+# as an AWX job template runs it (tests/awx_job.py: ansible-runner, the extra variables in a file, only the Heroku
+# credential type's HEROKU_API_KEY and HEROKU_API_URL in the environment, no standard input), --check --diff with
+# changed=0, and neither the API key nor a config var value in any output at -vvv or any file ansible-runner wrote.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -45,8 +46,13 @@ grep -q "Heroku app $app answers at http" "$out/first.log"
 grep -q "one-off output: 0 1 1 2 3 5 8 13 21 34 55 89" "$out/first.log"
 [ "$(recap_changed first)" != changed=0 ]
 
-run second
-[ "$(recap_changed second)" = changed=0 ] || { echo "deploy_heroku: the second run changed something" >&2; exit 1; }
+root=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/jvmops/deploy
+"$python" "$root/tests/awx_job.py" --dir "$out/awx" --project "$root" --playbook playbooks/deploy_heroku.yml --localhost \
+  --extra-var heroku_app_name="$app" --extra-var heroku_ca_path="$HEROKU_CA_PATH" --extra-vars-file secrets.yml \
+  --extra-var heroku_build_dir="$out/build" --extra-vars-json '{"heroku_web_dynos": 2}' --extra-var heroku_log_level=DEBUG \
+  --env HEROKU_API_KEY --env HEROKU_API_URL --env ANSIBLE_COLLECTIONS_PATH --cmdline '-vvv --diff' \
+  --expect-changed 0 --stdout "$out/second.log" --secret 'the API key=HEROKU_API_KEY' --text 'a config var value=jvmops-secret-' \
+  || { echo "deploy_heroku: the second run, as an AWX job, failed or changed something" >&2; exit 1; }
 
 run check --check
 [ "$(recap_changed check)" = changed=0 ] || { echo "deploy_heroku: --check on the converged app reports changes" >&2; exit 1; }
@@ -57,7 +63,6 @@ grep -q '"quantity": 2' "$out/read.log"
 grep -q '"AUTH_PASS": "\*\*\*\*\*\*\*\*"' "$out/read.log"
 
 # The tests' one leak scanner (tests/leaks.py): names the secret and the file, never the secret.
-root=${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/jvmops/deploy
 "$python" "$root/tests/leaks.py" --secret 'the API key=HEROKU_API_KEY' --text 'a config var value=jvmops-secret-' "$out"/*.log >&2 \
   || { echo "deploy_heroku: a secret shows in the output" >&2; exit 1; }
 echo "deploy_heroku: 3 runs, no secret in $(cat "$out"/*.log | wc -l) lines of -vvv output"
