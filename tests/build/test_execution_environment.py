@@ -344,8 +344,8 @@ def test_introspection_finds_every_python_and_system_requirement_of_the_collecti
     # One line a requirement, annotated with the collection it comes from; pip combines them when it installs.
     lines = {}
     for line in introspected["pip"].splitlines():
-        requirement, _, source = line.partition("  # from collection ")
-        if source:
+        requirement, marker, source = line.partition("  # from collection ")
+        if marker:
             lines.setdefault(source.strip(), []).append(str(Requirement(requirement)))
     assert sorted(lines["jvmops.deploy"]) == sorted(str(req) for req in ee_requirements().values()), introspected["pip"]
     # The dependencies' own requirements come in too: amazon.aws asks for boto3 as well.
