@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.galaxy.dependency_resolution.versioning import meets_requirements
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -299,8 +300,11 @@ def test_build_context_holds_the_built_tarball_and_names_it(context):
     assert copied.is_file(), sorted(str(p.relative_to(build)) for p in build.rglob("*"))
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (copied, context["tarball"])]
     assert digest[0] == digest[1]
-    requirements = yaml.safe_load((build / "requirements.yml").read_text())
-    assert requirements == {"collections": [{"name": f"collections/{TARBALL}", "type": "file"}]}
+    requirements = yaml.safe_load((build / "requirements.yml").read_text())["collections"]
+    # The collection from its tarball, and what it depends on at galaxy.yml's own constraints.
+    assert requirements[0] == {"name": f"collections/{TARBALL}", "type": "file"}
+    dependencies = yaml.safe_load((TREE / "galaxy.yml").read_text())["dependencies"]
+    assert {entry["name"]: entry["version"] for entry in requirements[1:]} == dependencies
     # The EE installs no Python or system package of its own: all of them come from the collections.
     assert not (build / "requirements.txt").exists() and not (build / "bindep.txt").exists()
     for script in ("introspect.py", "assemble", "install-from-bindep", "check_ansible", "check_galaxy"):
@@ -309,13 +313,27 @@ def test_build_context_holds_the_built_tarball_and_names_it(context):
 
 @pytest.fixture(scope="module", name="introspected")
 def introspected_fixture(context):
-    """The galaxy stage's install, run from the context (offline; the dependencies from local tarballs instead of
-    Galaxy), then the builder stage's introspection of what it installed, with the context's own script."""
+    """The galaxy stage's install, run from the context as the stage runs it, then the builder stage's introspection of
+    what it installed, with the context's own script.
+
+    Galaxy is out of reach: each entry that names a collection on Galaxy is checked against the version the `ansible`
+    package bundles (with ansible-galaxy's own version matching) and replaced by a tarball of that copy; the install
+    runs --offline, and --no-deps with the dependencies' own dependencies installed the same way."""
     build = context["context"] / "_build"
     collections = context["work"] / "usr-share-ansible-collections"
-    run([BIN / "ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-r", "requirements.yml",
+    offline, pending = [], []
+    for entry in yaml.safe_load((build / "requirements.yml").read_text())["collections"]:
+        if entry.get("type") == "file":
+            offline.append(entry)
+            continue
+        tarball, version, requires = bundled_collection_tarball(entry["name"], context["work"])
+        assert meets_requirements(version, entry["version"]), f"{entry}: the tested copy is {version}"
+        offline.append({"name": str(tarball), "type": "file"})
+        pending.extend(requires)
+    (build / "requirements-offline.yml").write_text(yaml.safe_dump({"collections": offline}))
+    run([BIN / "ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-r", "requirements-offline.yml",
          "--collections-path", collections], build, ENV)
-    pending, seen = list(yaml.safe_load((TREE / "galaxy.yml").read_text())["dependencies"]), set()
+    seen = {entry["name"] for entry in yaml.safe_load((build / "requirements.yml").read_text())["collections"]}
     while pending:
         name = pending.pop()
         if name not in seen:
@@ -334,6 +352,8 @@ def test_galaxy_requirements_of_the_context_install_the_collection(introspected)
     root = introspected["collections"] / "ansible_collections" / "jvmops" / "deploy"
     manifest = yaml.safe_load((root / "MANIFEST.json").read_text())
     assert manifest["collection_info"]["version"] == VERSION
+    for name in yaml.safe_load((TREE / "galaxy.yml").read_text())["dependencies"]:
+        assert (introspected["collections"] / "ansible_collections" / name.replace(".", "/") / "MANIFEST.json").is_file()
     # The installed copy still holds the files meta/execution-environment.yml names (none is in build_ignore).
     assert (root / "meta" / "execution-environment.yml").is_file()
     for entry in meta()["dependencies"].values():
