@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,43 @@ def test_every_playbook_parses_in_the_project_with_the_installed_collection(proj
     assert "playbooks/site.yml" in PLAYBOOKS and len(PLAYBOOKS) >= 9
     out = run([BIN / "ansible-playbook", "--syntax-check", "-i", "localhost,", *PLAYBOOKS], project["project"],
               project["job_env"])
+    for playbook in PLAYBOOKS:
+        assert f"playbook: {playbook}" in out, out
+
+
+def awx_playbook_choices(project):
+    """The files AWX offers as a job template's playbook (awx/main/models/projects.py Project.playbooks with
+    awx/main/utils/ansible.py skip_directory and could_be_playbook): .yml/.yaml files outside roles, tasks,
+    group_vars, host_vars and dot directories, with a line that starts a play, an include or an import_playbook."""
+    starts = re.compile(r"^\s*-?\s*(?:hosts|(?:ansible\.builtin\.)?include|(?:ansible\.builtin\.)?import_playbook):")
+    found = set()
+    for dirpath, _dirnames, filenames in os.walk(project):
+        parts = Path(dirpath).parts
+        if {"roles", "tasks", "group_vars", "host_vars"} & set(parts) or any(p.startswith(".") for p in parts):
+            continue
+        for filename in filenames:
+            path = Path(dirpath) / filename
+            if path.suffix in (".yml", ".yaml") and any(map(starts.match, path.read_text(errors="ignore").splitlines())):
+                found.add(str(path.relative_to(project)))
+    return found
+
+
+def test_awx_offers_every_playbook_for_job_templates(project):
+    choices = awx_playbook_choices(project["project"])
+    assert set(PLAYBOOKS) <= choices, sorted(set(PLAYBOOKS) - choices)
+    assert "roles/jdk/tasks/main.yml" not in choices
+
+
+def test_a_project_of_one_s_own_imports_the_playbooks(project):
+    """docs/awx.md: a project needs no copy of the playbooks, one import_playbook line each."""
+    own = project["work"] / "own-project"
+    (own / "playbooks").mkdir(parents=True)
+    (own / "collections").mkdir()
+    shutil.copy(TREE / "collections" / "requirements.yml", own / "collections")
+    for playbook in PLAYBOOKS:
+        (own / playbook).write_text(f"---\n- ansible.builtin.import_playbook: jvmops.deploy.{Path(playbook).stem}\n")
+    assert set(PLAYBOOKS) <= awx_playbook_choices(own)
+    out = run([BIN / "ansible-playbook", "--syntax-check", "-i", "localhost,", *PLAYBOOKS], own, project["job_env"])
     for playbook in PLAYBOOKS:
         assert f"playbook: {playbook}" in out, out
 
