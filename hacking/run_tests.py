@@ -2,9 +2,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the test stages in order and close with one pytest-style summary line.
 
-    run_tests.py --tree DIR sanity lint units integration lab
+    run_tests.py --tree DIR sanity lint units build integration lab     (make test)
+    run_tests.py --tree DIR lab-matrix                                    (make test-matrix)
 
-Every stage runs even when an earlier one failed, so one run shows everything that is wrong;
+The lab stage runs every scenario on a lab of Debian 12 hosts, then the site.yml smoke (tests/lab/smoke) on a
+second lab of two Debian 13 hosts; lab-matrix runs every scenario and the smoke on each suite. Every stage runs even when an earlier one failed, so one run shows everything that is wrong;
 the exit status is non-zero when any check failed. Set JVMOPS_LAB_KEEP=1 to leave the lab up
 after the lab stage (to look around); by default it is removed again.
 """
@@ -76,8 +78,8 @@ def stream(cmd, cwd, env=None):
         return proc.wait(), "".join(lines)
 
 
-def count_junit(path, result):
-    """Add a pytest junit file's counts to result."""
+def count_junit(path, result, label=None):
+    """Add a pytest junit file's counts to result (failures named with label first, when given)."""
     if not path.exists():
         result.failed += 1
         result.failures.append(f"{path.name}: no report written")
@@ -85,7 +87,7 @@ def count_junit(path, result):
     root = ET.parse(path).getroot()
     for suite in root.iter("testsuite"):
         for case in suite.iter("testcase"):
-            name = f"{case.get('classname')}::{case.get('name')}"
+            name = f"{label + ': ' if label else ''}{case.get('classname')}::{case.get('name')}"
             if case.find("failure") is not None or case.find("error") is not None:
                 result.failed += 1
                 result.failures.append(name)
@@ -139,7 +141,7 @@ def stage_lint(tree):
     return result
 
 
-def pytest(result, tree, paths, junit, env=None, extra=()):
+def pytest(result, tree, paths, junit, env=None, extra=(), label=None):
     OUT.mkdir(parents=True, exist_ok=True)
     junit = OUT / junit
     junit.unlink(missing_ok=True)
@@ -147,7 +149,7 @@ def pytest(result, tree, paths, junit, env=None, extra=()):
     env["PYTHONPATH"] = str(Path(tree).parents[2])
     stream([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "console_output_style=classic",
             "-rfE", f"--junitxml={junit}", *extra, *paths], tree, env)
-    count_junit(junit, result)
+    count_junit(junit, result, label)
     return result
 
 
@@ -196,17 +198,38 @@ def stage_integration(tree):
     return result
 
 
-def stage_lab(tree):
-    result = Result("lab")
+# The Debian 13 lab, beside the default Debian 12 one: its own state, bridge, network, apt proxy port and machine names.
+DEBIAN13_LAB = {"JVMOPS_LAB_SUITE": "trixie", "JVMOPS_LAB_DIR": "/var/lib/jvmops-lab13", "JVMOPS_LAB_BRIDGE": "jvlab13",
+                "JVMOPS_LAB_NET": "10.213.13", "JVMOPS_LAB_PROXY_PORT": "3144", "JVMOPS_LAB_PREFIX": "j13"}
+SMOKE = "tests/lab/smoke"
+
+
+def lab_session(result, tree, label, env, hosts, paths, junit):
+    """A fresh lab (env: its JVMOPS_LAB_* settings), the scenarios in paths on it, then the lab removed."""
     lab = [sys.executable, str(REPO / "tests" / "lab" / "lab.py")]
-    code, _out = stream([*lab, "down"], REPO)
-    code, _out = stream([*lab, "up"], REPO)
-    one(result, "lab: lab up", code)
+    stream([*lab, "down"], REPO, env)
+    code, _out = stream([*lab, "up", *(["--hosts", hosts] if hosts else [])], REPO, env)
+    one(result, f"{label}: lab up", code)
     if code == 0:
-        pytest(result, tree, ["tests/lab"], "lab.xml", extra=["-v"])
+        pytest(result, tree, paths, junit, env=env, extra=["-v"], label=label)
     if os.environ.get("JVMOPS_LAB_KEEP") != "1":
-        code, _out = stream([*lab, "down"], REPO)
-        one(result, "lab: lab down", code)
+        code, _out = stream([*lab, "down"], REPO, env)
+        one(result, f"{label}: lab down", code)
+
+
+def stage_lab(tree):
+    """Every scenario on Debian 12 hosts, then the site.yml smoke on two Debian 13 hosts."""
+    result = Result("lab")
+    lab_session(result, tree, "lab", {}, None, ["tests/lab", f"--ignore={SMOKE}"], "lab.xml")
+    lab_session(result, tree, "lab (Debian 13)", DEBIAN13_LAB, "lb1,app1", [SMOKE], "lab-debian13.xml")
+    return result
+
+
+def stage_lab_matrix(tree):
+    """Every scenario and the smoke on Debian 12 and on Debian 13 (make test-matrix)."""
+    result = Result("lab-matrix")
+    for label, env, junit in (("Debian 12", {}, "matrix-debian12.xml"), ("Debian 13", DEBIAN13_LAB, "matrix-debian13.xml")):
+        lab_session(result, tree, label, env, None, ["tests/lab"], junit)
     return result
 
 
@@ -217,6 +240,7 @@ STAGES = {
     "build": stage_build,
     "integration": stage_integration,
     "lab": stage_lab,
+    "lab-matrix": stage_lab_matrix,
 }
 
 
