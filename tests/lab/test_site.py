@@ -338,40 +338,35 @@ def test_build_copies_and_builds_only_a_changed_source(lab, addresses, tmp_path)
 # ----------------------------------------------------------------------------------------------- as AWX jobs
 
 
-def changed_tasks(job):
-    """{(host, task name)} of the tasks that reported a change."""
-    return {(e["event_data"]["host"], e["event_data"]["task"]) for e in job.events
-            if e["event"] == "runner_on_ok" and e["event_data"].get("res", {}).get("changed")}
-
-
 def awx_secrets(tls, awx):
     return {"the TLS key": tls["key"].strip().splitlines()[1],
             "the Machine credential's key": awx.ssh_key.strip().splitlines()[1]}
 
 
-def test_site_as_an_awx_job_changes_nothing_on_the_converged_hosts(awx, site_vars, tls):
-    job = awx.run("site.yml", site_vars, cmdline="--diff")
-    assert job.status == "successful" and job.rc == 0, job
-    names = job.event_names()
-    assert names[0] == "playbook_on_start" and names[-1] == "playbook_on_stats", names
-    assert not {"runner_on_failed", "runner_on_unreachable"} & set(names), job
-    assert {"lb1", "build1", *APPS} <= set(job.stats["ok"]), job.stats
-    # AWX runs each job in a fresh container, so the controller holds no package archive yet: the build host
-    # fetches it again. No managed host changes.
-    assert changed_tasks(job) <= {("build1", "Fetch the package archive to the controller")}, changed_tasks(job)
-    assert job.leaks(awx_secrets(tls, awx)) == []
-
-
-def test_deploy_as_an_awx_job_loses_no_request(lab, awx, site_vars, tls, fronts):
-    """deploy.yml as its own job template, with the archive from a path the job can read."""
-    archive = lab.inventory.parent / "artifacts" / "hello-jvm.tar.gz"
+def test_site_as_an_awx_job_rolls_out_a_new_build_under_load(lab, awx, site_vars, tls, fronts):
+    """The job template users schedule: site.yml builds a new version and rolls it out, losing no request."""
     with LoadGenerator([fronts["haproxy"], fronts["nginx"]], workers=4, rate=150) as load:
-        job = awx.run("deploy.yml", {**site_vars, "deploy_archive": str(archive)})
+        job = awx.run("site.yml", {**site_vars, "build_version": "3.0.0-awx"}, cmdline="--diff")
         assert job.status == "successful" and job.rc == 0, job
         assert load.wait_for_requests(300, timeout=60), load.snapshot()
     assert load.report()["failures"] == 0, load.report()
-    drained = job.task_results("Drain the server in HAProxy")
-    assert set(drained) == set(APPS), drained
+    names = job.event_names()
+    assert names.index("playbook_on_start") < names.index("playbook_on_play_start") and names[-1] == "playbook_on_stats"
+    assert not {"runner_on_failed", "runner_on_unreachable"} & set(names), job
+    assert set(job.task_results("Drain the server in HAProxy")) == set(APPS), job
+    assert {v["version"] for v in versions(fronts, tls).values()} == {"3.0.0-awx"}
     stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
     assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
+    assert job.leaks(awx_secrets(tls, awx)) == []
+
+
+def test_deploy_as_an_awx_job_of_the_running_build_changes_nothing(awx, site_vars, tls):
+    """deploy.yml as its own job template, given the archive the site.yml job built (in AWX: a file in the project
+    or on a path exposed to jobs): the hosts run it already, so no host is drained and nothing changes."""
+    archive = max(awx.work.glob("job*/inventory/artifacts/hello-jvm.tar.gz"), key=lambda p: p.stat().st_mtime)
+    job = awx.run("deploy.yml", {**site_vars, "deploy_archive": str(archive)})
+    assert job.status == "successful" and job.rc == 0, job
+    assert job.changed(exclude=()) == {}, job.stats
+    assert set(job.stats["ok"]) == set(APPS), job.stats
+    assert job.task_results("Drain the server in HAProxy") == {}, job
     assert job.leaks(awx_secrets(tls, awx)) == []

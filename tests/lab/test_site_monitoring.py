@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import INVENTORY, REPORT_LINES
+from conftest import INVENTORY, REPORT_LINES, AwxJobs, Run
 
 PLAYBOOK = "jvmops.deploy.monitor"
 SITE = "jvmops.deploy.site"
@@ -168,6 +169,22 @@ def inventory_fixture(tmp_path_factory, services, test_fs, app_running, mariadb)
     return root / "hosts.yml"
 
 
+@pytest.fixture(scope="module", name="awx_inventory")
+def awx_inventory_fixture(tmp_path_factory, inventory):
+    """The same inventory as an AWX inventory source: no key file (the Machine credential holds the key) and no
+    channel credentials (the SMTP and Twilio credential types inject them as JVMOPS_SMTP_* and TWILIO_*)."""
+    root = tmp_path_factory.mktemp("awx-inventory")
+    shutil.copytree(inventory.parent, root, dirs_exist_ok=True)
+    (root / "hosts.yml").write_text(AwxJobs.inventory_text(inventory.read_text()))
+    all_vars = yaml.safe_load((root / "group_vars" / "all.yml").read_text())
+    for key in ("username", "password"):
+        del all_vars["monitor_email"][key]
+    for key in ("account_sid", "auth_token"):
+        del all_vars["monitor_sms"][key]
+    (root / "group_vars" / "all.yml").write_text(yaml.safe_dump(all_vars))
+    return root / "hosts.yml"
+
+
 def monitor(lab, inventory, *args, send=True, check=False, diff=False):
     extra = {"monitor_send": "true" if send else "false"}
     return lab.playbook(PLAYBOOK, extra, check=check, diff=diff, inventory=inventory, args=list(args))
@@ -258,7 +275,7 @@ def test_tag_runs_only_that_check(lab, inventory):
 # ----------------------------------------------------------------------------------------------- full disk
 
 
-def test_full_disk_alerts_once_per_channel_mutes_and_recovers(lab, inventory, sent, services):
+def test_full_disk_alerts_once_per_channel_mutes_and_recovers(lab, inventory, sent, services, awx, awx_inventory):
     smtp, twilio = services
     sent.new()
     use = fill(lab, 95)
@@ -284,9 +301,17 @@ def test_full_disk_alerts_once_per_channel_mutes_and_recovers(lab, inventory, se
     # The window passes: the record of the alert sent is made an hour old.
     lab.ssh(FS_HOST, "python3 -c \"import json, time; p = '" + STATE_FILE + "'; d = json.load(open(p)); "
                      "[a.update(sent_at=time.time() - 3601) for a in d['alerts']]; json.dump(d, open(p, 'w'))\"")
-    again = monitor(lab, inventory, "--tags", "disk")
+    # This time as the scheduled AWX job runs it: the channels' credentials come from the SMTP and Twilio credential
+    # types, as environment variables, and none of them shows in anything ansible-runner wrote.
+    job = awx.run("monitor.yml", {"monitor_send": "true"}, inventory=awx_inventory, cmdline="--tags disk",
+                  envvars={"JVMOPS_SMTP_USERNAME": smtp.username, "JVMOPS_SMTP_PASSWORD": smtp.password,
+                           "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token})
+    assert job.status == "successful", job
+    again = Run(job.rc, job.stdout)
     assert again.rc == 0 and status(again, FS_HOST, "disk") == "CRITICAL", again
     assert [len(found) for found in sent.new()] == [1, 1, 1]
+    assert job.leaks({"the SMTP password": smtp.password, "the Twilio auth token": twilio.auth_token,
+                      "the webhook token": twilio.hook_token, "the MariaDB password": DB_PASSWORD}) == []
 
     assert fill(lab, 10) < 90
     recovered = monitor(lab, inventory, "--tags", "disk")
