@@ -2,12 +2,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the test stages in order and close with one pytest-style summary line.
 
-    run_tests.py --tree DIR sanity lint units build integration lab     (make test)
-    run_tests.py --tree DIR lab-matrix                                    (make test-matrix)
+    run_tests.py --tree DIR sanity lint units build integration lab    (make test)
+    run_tests.py --tree DIR lab-matrix                                   (make test-matrix)
 
 The lab stage runs every scenario on a lab of Debian 12 hosts, then the site.yml smoke (tests/lab/smoke) on a
-second lab of two Debian 13 hosts; lab-matrix runs every scenario and the smoke on each suite. Every stage runs even when an earlier one failed, so one run shows everything that is wrong;
-the exit status is non-zero when any check failed. Set JVMOPS_LAB_KEEP=1 to leave the lab up
+second lab of two Debian 13 hosts; lab-matrix runs every scenario and the smoke on each suite.
+
+Every stage runs even when an earlier one failed, so one run shows everything that is wrong; the exit status
+is non-zero when any check failed. Set JVMOPS_LAB_KEEP=1 to leave the lab up
 after the lab stage (to look around); by default it is removed again.
 """
 

@@ -204,7 +204,8 @@ def main(argv=None):
                         help="a marker text that no artifact may hold")
     args = parser.parse_args(argv)
 
-    import yaml  # pylint: disable=import-outside-toplevel  (only the command line needs it)
+    # Only the command line reads YAML files.
+    import yaml  # pylint: disable=import-outside-toplevel
 
     if args.localhost == bool(args.inventory):
         parser.error("give exactly one of --inventory and --localhost")
