@@ -109,17 +109,17 @@ class Lab:
                               env=ansible_env(), timeout=timeout, check=False)
         return Run(proc.returncode, proc.stdout)
 
-    def converge(self, playbook, extra_vars=None, extra_json=None):
+    def converge(self, playbook, extra_vars=None, extra_json=None, inventory=None):
         """Apply, then assert a second run and a --check run change nothing; return the first run.
 
         Values in extra_vars that are not strings go as JSON."""
         strings = {k: v for k, v in (extra_vars or {}).items() if isinstance(v, str)}
         structured = {**{k: v for k, v in (extra_vars or {}).items() if not isinstance(v, str)}, **(extra_json or {})}
-        first = self.playbook(playbook, strings, extra_json=structured)
+        first = self.playbook(playbook, strings, extra_json=structured, inventory=inventory)
         assert first.rc == 0, first
-        second = self.playbook(playbook, strings, extra_json=structured)
+        second = self.playbook(playbook, strings, extra_json=structured, inventory=inventory)
         assert second.rc == 0 and not second.changed(), f"second run changed {second.changed()}\n{second}"
-        check = self.playbook(playbook, strings, check=True, diff=True, extra_json=structured)
+        check = self.playbook(playbook, strings, check=True, diff=True, extra_json=structured, inventory=inventory)
         assert check.rc == 0 and not check.changed(), f"--check run changed {check.changed()}\n{check}"
         return first
 

@@ -39,8 +39,7 @@ ENV_FILE = f"/etc/jvmops-monitor/{NAME}.env"
 LOCK = f"/var/lib/jvmops-monitor/{NAME}.lock"
 COLLECTION = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("JVMOPS_LAB_CACHE", "/var/cache/jvmops-lab"))
-CORE_VERSION = "2.17.14"  # the collection's requires_ansible floor; Debian 12's Python 3.11 runs it
-WHEELS = CACHE / "wheels" / f"ansible-core-{CORE_VERSION}-py3.11-manylinux2014_x86_64"
+CORE_VERSION = "2.17.14"  # the collection's requires_ansible floor; Debian 12's 3.11 and 13's 3.13 run it
 # Long enough that the timer starts no run of its own during the tests, after the one when it is first started.
 EVERY, EVERY_SECONDS = "1h", 3600
 TIMED_ARGS = ["-e", "target=app", "-e", "command='echo jvmops-$((6*7)) %h'", "-e", "confirm=true",
@@ -92,21 +91,24 @@ def assert_no_secret(run):
     assert not leaked, f"secret values of {leaked} in the output\n{run}"
 
 
-def wheels():
-    """ansible-core and its dependencies as wheels for the lab hosts' Python, downloaded once and cached."""
-    if WHEELS.is_dir() and list(WHEELS.glob(f"ansible_core-{CORE_VERSION}-*.whl")):
-        return WHEELS
-    partial = WHEELS.with_name(WHEELS.name + ".partial")
+def wheels(lab):
+    """ansible-core and its dependencies as wheels for the node's Python (3.11 on Debian 12, 3.13 on Debian 13),
+    downloaded once and cached."""
+    python = ssh(lab, "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'").stdout.strip()
+    wheels_dir = CACHE / "wheels" / f"ansible-core-{CORE_VERSION}-py{python}-manylinux2014_x86_64"
+    if wheels_dir.is_dir() and list(wheels_dir.glob(f"ansible_core-{CORE_VERSION}-*.whl")):
+        return wheels_dir
+    partial = wheels_dir.with_name(wheels_dir.name + ".partial")
     subprocess.run(["rm", "-rf", str(partial)], check=True)
     proc = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-                           "--python-version", "3.11", "--platform", "manylinux2014_x86_64",
+                           "--python-version", python, "--platform", "manylinux2014_x86_64",
                            f"ansible-core=={CORE_VERSION}", "-d", str(partial)],
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         pytest.fail(f"pip download of ansible-core {CORE_VERSION} failed (this machine needs PyPI once):\n"
                     f"{proc.stdout}{proc.stderr}", pytrace=False)
-    partial.rename(WHEELS)
-    return WHEELS
+    partial.rename(wheels_dir)
+    return wheels_dir
 
 
 def collection_tarball(work):
@@ -143,7 +145,7 @@ def setup_fixture(lab, tmp_path_factory):
         "monitor_timer_extra_args": TIMED_ARGS,
         "monitor_timer_install_ansible": True,
         "monitor_timer_ansible_core_version": CORE_VERSION,
-        "monitor_timer_pip_wheels_src": str(wheels()),
+        "monitor_timer_pip_wheels_src": str(wheels(lab)),
         "monitor_timer_collection_tarballs": [str(collection_tarball(work))],
         "monitor_timer_inventory_src": str(node_inventory(work)),
         "monitor_timer_ssh_private_key_src": str(yaml.safe_load(INVENTORY.read_text())["all"]["vars"]
@@ -191,7 +193,8 @@ def test_timer_is_listed_with_its_interval_and_has_run(lab, setup):
     listed = ssh(lab, f"systemctl list-timers --all --no-pager {TIMER}").stdout
     row = next(line for line in listed.splitlines() if TIMER in line)
     assert row.rstrip().endswith(f"{TIMER} {SERVICE}"), listed
-    assert "left" in row, listed
+    # The LEFT column: "59min left" (systemd 252), "59min" (systemd 257).
+    assert re.search(r"UTC \d+(h \d+)?(min|s)( left)? ", row), listed
     timers = show(lab, TIMER, "TimersMonotonic")
     assert f"OnUnitActiveUSec={EVERY}" in timers and "OnBootUSec=1min" in timers, timers
     # Started after boot, the timer ran the service at once (OnBootSec had passed); the next run is EVERY after it.

@@ -11,6 +11,7 @@ A real ext4 file system on a loop device is mounted on app2 to be filled; MariaD
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -78,7 +79,8 @@ def sent_fixture(services):
 
 def container_init(host):
     """The host-side PID of the lab host's systemd (to enter its mount namespace)."""
-    nspawn = subprocess.run(["pgrep", "-f", "--", f"--machine=jv-{host}"], capture_output=True, text=True, check=True)
+    prefix = json.loads((INVENTORY.parent / "lab.json").read_text()).get("settings", {}).get("prefix", "jv")
+    nspawn = subprocess.run(["pgrep", "-f", "--", f"--machine={prefix}-{host}"], capture_output=True, text=True, check=True)
     for pid in nspawn.stdout.split():
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         if children:
