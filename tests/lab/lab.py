@@ -248,6 +248,7 @@ def render_inventory(hosts, cfg):
         f"    ansible_ssh_private_key_file: {cfg.ssh_key}",
         f"    ansible_ssh_common_args: \"{ssh_args}\"",
         "    ansible_python_interpreter: /usr/bin/python3",
+        "    ansible_pipelining: true",
         f"    lab_apt_proxy: {cfg.proxy_url}",
         *nofile_vars(),
         "  children:",

@@ -66,6 +66,7 @@ def test_inventory_has_groups_by_prefix_and_strict_ssh(cfg):
     assert "StrictHostKeyChecking=yes" in inv["vars"]["ansible_ssh_common_args"]
     assert str(cfg.known_hosts) in inv["vars"]["ansible_ssh_common_args"]
     assert inv["vars"]["ansible_ssh_private_key_file"] == str(cfg.ssh_key)
+    assert inv["vars"]["ansible_pipelining"] is True  # the module over the open SSH session, no temporary files
 
 
 def test_etc_hosts_names_every_lab_host():
