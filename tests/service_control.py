@@ -17,13 +17,18 @@ import argparse
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaks import find_leaks
+
+# A service on 127.0.0.1 is never reached through a proxy that http_proxy may name.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def server_info(state_dir):
@@ -69,6 +74,16 @@ def stop(state_dir, grace=20.0):
     return True
 
 
+def open_direct(info, url, timeout):  # pylint: disable=unused-argument
+    """Open url of a service that speaks plain HTTP on 127.0.0.1, without a proxy."""
+    return _DIRECT.open(url, timeout=timeout)
+
+
+def open_https(info, url, timeout):
+    """Open url of a service that speaks HTTPS with its own CA (server.json's ca_path)."""
+    return urllib.request.urlopen(url, timeout=timeout, context=ssl.create_default_context(cafile=info["ca_path"]))
+
+
 @dataclass
 class ServiceReport:
     """What one run of a service saw: its report's lines, the secrets found in its logs, whether it wrote statistics.
@@ -101,7 +116,7 @@ class ServiceControl:
     """One local service: its name in messages, its server script, its URL key in server.json, its probe.
 
     open_url(info, url, timeout) opens url (the service's stats endpoint) the way the service is reached:
-    with its CA for an HTTPS one, or without proxies for one on 127.0.0.1.
+    open_https for an HTTPS one with its own CA, open_direct for one on 127.0.0.1.
     """
 
     def __init__(self, name, server, url_key, open_url):

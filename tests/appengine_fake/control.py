@@ -19,7 +19,6 @@ or the service account's private key shows in DIR/server.log, a version's app.lo
 from __future__ import annotations
 
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +27,8 @@ sys.path.insert(0, str(HERE.parent))
 import service_control  # noqa: E402 pylint: disable=wrong-import-position
 
 SERVER = HERE / "server.py"
-# The stats endpoint is on 127.0.0.1: never through a proxy that http_proxy may name.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _open_direct(info, url, timeout):  # pylint: disable=unused-argument
-    """The service speaks plain HTTP on 127.0.0.1."""
-    return _DIRECT.open(url, timeout=timeout)
-
-
-_SERVICE = service_control.ServiceControl("the App Engine Admin API service", SERVER, "api_endpoint", _open_direct)
+_SERVICE = service_control.ServiceControl("the App Engine Admin API service", SERVER, "api_endpoint",
+                                          service_control.open_direct)
 server_info = service_control.server_info
 running = _SERVICE.running
 start = _SERVICE.start

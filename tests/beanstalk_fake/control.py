@@ -17,7 +17,6 @@ model, no Elastic Beanstalk request was checked at all, or the secret key shows 
 from __future__ import annotations
 
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,16 +25,8 @@ sys.path.insert(0, str(HERE.parent))
 import service_control  # noqa: E402 pylint: disable=wrong-import-position
 
 SERVER = HERE / "server.py"
-# The stats endpoint is on 127.0.0.1: never through a proxy that http_proxy may name.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _open_direct(info, url, timeout):  # pylint: disable=unused-argument
-    """The service speaks plain HTTP on 127.0.0.1."""
-    return _DIRECT.open(url, timeout=timeout)
-
-
-_SERVICE = service_control.ServiceControl("the Elastic Beanstalk service", SERVER, "endpoint_url", _open_direct)
+_SERVICE = service_control.ServiceControl("the Elastic Beanstalk service", SERVER, "endpoint_url",
+                                          service_control.open_direct)
 server_info = service_control.server_info
 running = _SERVICE.running
 start = _SERVICE.start

@@ -17,9 +17,7 @@ or the API key or a test config var value (`jvmops-secret-...`) shows in a log.
 
 from __future__ import annotations
 
-import ssl
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +29,7 @@ SERVER = HERE / "server.py"
 # Every config var value the targets set starts with this, so a leak of any of them is found.
 SECRET_VALUE_MARKER = "jvmops-secret-"
 
-
-def _open_https(info, url, timeout):
-    """The service speaks HTTPS with its own CA (server.json's ca_path)."""
-    return urllib.request.urlopen(url, timeout=timeout, context=ssl.create_default_context(cafile=info["ca_path"]))
-
-
-_SERVICE = service_control.ServiceControl("the Heroku API service", SERVER, "api_url", _open_https)
+_SERVICE = service_control.ServiceControl("the Heroku API service", SERVER, "api_url", service_control.open_https)
 server_info = service_control.server_info
 running = _SERVICE.running
 start = _SERVICE.start

@@ -16,7 +16,6 @@ shows in its log or LOGs.
 from __future__ import annotations
 
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 import service_control  # noqa: E402 pylint: disable=wrong-import-position
 
 SERVER = HERE / "server.py"
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _open_direct(info, url, timeout):  # pylint: disable=unused-argument
-    """The control listener speaks plain HTTP on 127.0.0.1."""
-    return _DIRECT.open(url, timeout=timeout)
-
-
-_SERVICE = service_control.ServiceControl("the SMTP service", SERVER, "control_url", _open_direct)
+_SERVICE = service_control.ServiceControl("the SMTP service", SERVER, "control_url", service_control.open_direct)
 server_info = service_control.server_info
 running = _SERVICE.running
 start = _SERVICE.start

@@ -15,9 +15,7 @@ OpenAPI description, no request was validated at all, or the auth token or the w
 
 from __future__ import annotations
 
-import ssl
 import sys
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 import service_control  # noqa: E402 pylint: disable=wrong-import-position
 
 SERVER = HERE / "server.py"
-
-
-def _open_https(info, url, timeout):
-    """The service speaks HTTPS with its own CA (server.json's ca_path)."""
-    return urllib.request.urlopen(url, timeout=timeout, context=ssl.create_default_context(cafile=info["ca_path"]))
-
-
-_SERVICE = service_control.ServiceControl("the Twilio API service", SERVER, "base_url", _open_https)
+_SERVICE = service_control.ServiceControl("the Twilio API service", SERVER, "base_url", service_control.open_https)
 server_info = service_control.server_info
 running = _SERVICE.running
 start = _SERVICE.start

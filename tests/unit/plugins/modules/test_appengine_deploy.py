@@ -5,100 +5,26 @@ in-process: the versions really run examples/hello-jvm, and the service's calls 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import shutil
-import subprocess
-import sys
 import tarfile
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-pytest.importorskip("google.cloud.appengine_admin_v1")
-pytest.importorskip("google.cloud.storage")
-pytest.importorskip("gcp_storage_emulator")
-pytest.importorskip("googleapiclient")
+# Imported first, as it skips this module without the Google libraries. fake_fixture, fast_fixture and svc_fixture
+# are the fixtures fake, fast (autouse) and svc: pytest finds them here.
+# pylint: disable-next=unused-import
+from ansible_collections.jvmops.deploy.tests.unit.plugins.modules.appengine_support import (
+    PROJECT, build_hello_jvm, calls, control, fake_fixture, fast_fixture, get, svc_fixture, writes)
+from ansible_collections.jvmops.deploy.plugins.modules import appengine_deploy
 
-from ansible_collections.jvmops.deploy.plugins.module_utils import _appengine  # noqa: E402 pylint: disable=wrong-import-position
-from ansible_collections.jvmops.deploy.plugins.modules import appengine_deploy  # noqa: E402 pylint: disable=wrong-import-position
-
-REPO = Path(__file__).resolve().parents[4]
-FAKE = REPO / "tests" / "appengine_fake"
-PROJECT = "jvmops-test"
-TOKEN = "ya29.unit-test-token-" + "q" * 24
 SECRET = "env-secret-value-7d1f"
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _load_server():
-    spec = importlib.util.spec_from_file_location("appengine_fake_server_for_modules", FAKE / "server.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
 def jar(tmp_path_factory):
     """examples/hello-jvm built with its build.sh, in a copy."""
-    if not shutil.which("javac") or not shutil.which("jar"):
-        pytest.skip("javac and jar (a JDK) are needed to build examples/hello-jvm")
-    app = tmp_path_factory.mktemp("hello") / "hello-jvm"
-    shutil.copytree(REPO / "examples" / "hello-jvm", app, ignore=shutil.ignore_patterns("build"))
-    subprocess.run([str(app / "build.sh")], cwd=app, check=True, capture_output=True, timeout=300)
-    return app / "build" / "hello-jvm.jar"
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    server = _load_server()
-    service = server.FakeAppEngine(tmp_path_factory.mktemp("appengine"), projects=(PROJECT,), token=TOKEN,
-                                   operation_delay=0.05, boot_timeout=30, stop_grace=2).start()
-    yield service
-    service.stop()
-    assert not service.stats.data["violations"], service.stats.data["violations"]
-
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch):
-    monkeypatch.setattr(_appengine, "POLL_INITIAL", 0.05)
-    monkeypatch.setattr(_appengine, "POLL_MAXIMUM", 0.2)
-    monkeypatch.setattr(_appengine, "RETRY_INITIAL", 0.01)
-    monkeypatch.setattr(_appengine, "RETRY_MAXIMUM", 0.05)
-    for name in ("GCP_AUTH_KIND", "GCP_ACCESS_TOKEN", "GCP_SERVICE_ACCOUNT_FILE", "GCP_SERVICE_ACCOUNT_CONTENTS",
-                 "GCP_PROJECT", "STORAGE_EMULATOR_HOST", "APPENGINE_API_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(name="svc")
-def svc_fixture(fake):
-    """The service from nothing for each test."""
-    _control(fake, "/__fake__/reset", {})
-    return fake
-
-
-def _control(fake, path, body=None):
-    request = urllib.request.Request(fake.endpoint + path, data=None if body is None else json.dumps(body).encode(),
-                                     method="GET" if body is None else "POST")
-    with _DIRECT.open(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def calls(fake):
-    return _control(fake, "/__fake__/calls")
-
-
-def writes(fake):
-    return [call["method"] for call in calls(fake) if call["write"]]
-
-
-def get(fake, host, path="/version"):
-    request = urllib.request.Request(fake.endpoint + path, headers={"Host": host})
-    with _DIRECT.open(request, timeout=10) as response:
-        return json.loads(response.read())
+    return build_hello_jvm(tmp_path_factory.mktemp("hello"))
 
 
 def args(fake, src, **extra):
@@ -140,7 +66,7 @@ def test_first_deploy_then_unchanged_rerun(invoke, svc, jar):
     assert get(svc, host)["name"] == "hello-jvm"
     assert_no_secret(result, svc)
 
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     again = invoke(appengine_deploy.main, args(svc, jar, env_variables={"DB_PASSWORD": SECRET}))
     assert not again.failed, again.result
     assert not again.result["changed"]
@@ -153,7 +79,7 @@ def test_first_deploy_then_unchanged_rerun(invoke, svc, jar):
 def test_new_build_moves_traffic_and_stops_the_previous(invoke, svc, jar, tmp_path):
     v1 = invoke(appengine_deploy.main, args(svc, build_tar(tmp_path, jar, "one"), version="v1")).result
     assert v1["changed"] and (v1["uploaded"], v1["files"]) == (2, 2)
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     v2 = invoke(appengine_deploy.main, args(svc, build_tar(tmp_path, jar, "two!"), version="v2", stop_previous=True))
     assert not v2.failed, v2.result
     v2 = v2.result
@@ -170,7 +96,7 @@ def test_new_build_moves_traffic_and_stops_the_previous(invoke, svc, jar, tmp_pa
 
 def test_gradual_split_and_check_mode_and_diff(invoke, svc, jar, tmp_path):
     invoke(appengine_deploy.main, args(svc, build_tar(tmp_path, jar, "one"), version="v1"))
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     src = build_tar(tmp_path, jar, "two!")
     split = {"v1": 0.9, "v2": 0.1}
     predicted = invoke(appengine_deploy.main, args(svc, src, version="v2", split=split, env_variables={"K": SECRET}),
@@ -193,7 +119,7 @@ def test_gradual_split_and_check_mode_and_diff(invoke, svc, jar, tmp_path):
     assert done.result["split"] == split and done.result["previous_version"] == "v1"
     assert writes(svc) == ["apps.services.versions.create", "apps.services.patch"]
     # Then all of it: no new version, only the split moves.
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     full = invoke(appengine_deploy.main, args(svc, src, version="v2", env_variables={"K": SECRET}), diff=True).result
     assert full["changed"] and not full["created"] and full["split"] == {"v2": 1.0}
     assert full["diff"]["before"]["split"] == split
@@ -229,7 +155,7 @@ def test_app_yaml_is_read_as_gcloud_reads_it(invoke, svc, jar, tmp_path):
     ({"service": "My_Service"}, "service: 'My_Service' may hold only"),
 ])
 def test_bad_input_fails_before_any_call(invoke, svc, jar, extra, message):
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     result = invoke(appengine_deploy.main, args(svc, jar, **extra))
     assert result.failed
     assert message in result.result["msg"]
@@ -239,7 +165,7 @@ def test_bad_input_fails_before_any_call(invoke, svc, jar, extra, message):
 def test_unknown_runtime_in_app_yaml_fails_before_any_call(invoke, svc, jar, tmp_path):
     app_yaml = tmp_path / "app.yaml"
     app_yaml.write_text("runtime: python312\n", encoding="utf-8")
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     result = invoke(appengine_deploy.main, args(svc, jar, app_yaml=str(app_yaml)))
     assert result.failed and "app_yaml: runtime: 'python312' is not a runtime" in result.result["msg"]
     assert calls(svc) == []
@@ -257,7 +183,7 @@ def test_google_errors_are_surfaced_clearly(invoke, svc, jar):
     assert "The caller does not have permission" in denied.result["msg"]
     assert "ya29.someone-else-entirely" not in json.dumps(denied.result)
 
-    _control(svc, "/__fake__/faults", {"fail": {"apps.services.versions.create": {"status": 500, "count": 1}}})
+    control(svc, "/__fake__/faults", {"fail": {"apps.services.versions.create": {"status": 500, "count": 1}}})
     failed = invoke(appengine_deploy.main, args(svc, jar))
     assert failed.failed and failed.result["msg"].startswith("Failed to create version")
     assert failed.result["status"] == 500 and failed.result["request"].startswith("POST /v1/apps/jvmops-test/services")
@@ -265,8 +191,8 @@ def test_google_errors_are_surfaced_clearly(invoke, svc, jar):
 
 
 def test_throttling_is_retried(invoke, svc, jar):
-    _control(svc, "/__fake__/faults", {"fail": {"apps.get": {"status": 429, "count": 2},
-                                                "apps.services.versions.create": {"status": 503, "count": 1}}})
+    control(svc, "/__fake__/faults", {"fail": {"apps.get": {"status": 429, "count": 2},
+                                               "apps.services.versions.create": {"status": 503, "count": 1}}})
     result = invoke(appengine_deploy.main, args(svc, jar))
     assert not result.failed, result.result
     assert result.result["created"]
@@ -274,7 +200,7 @@ def test_throttling_is_retried(invoke, svc, jar):
 
 def test_existing_version_with_other_content_fails(invoke, svc, jar, tmp_path):
     invoke(appengine_deploy.main, args(svc, build_tar(tmp_path, jar, "one"), version="v1"))
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     result = invoke(appengine_deploy.main, args(svc, build_tar(tmp_path, jar, "two!"), version="v1"))
     assert result.failed and "Version 'v1' of service 'default' exists with other files" in result.result["msg"]
     assert writes(svc) == []

@@ -6,58 +6,33 @@ build.properties, so the front end shows which build answers; the service's call
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-import subprocess
-import sys
 import urllib.error
-import urllib.request
 import zipfile
-from pathlib import Path
 
 import pytest
 
-pytest.importorskip("google.cloud.appengine_admin_v1")
-pytest.importorskip("google.cloud.storage")
-pytest.importorskip("gcp_storage_emulator")
-pytest.importorskip("googleapiclient")
+# Imported first, as it skips this module without the Google libraries. fake_fixture, fast_fixture and svc_fixture
+# are the fixtures fake, fast (autouse) and svc: pytest finds them here.
+# pylint: disable-next=unused-import
+from ansible_collections.jvmops.deploy.tests.unit.plugins.modules.appengine_support import (
+    PROJECT, build_hello_jvm, calls, control, fake_fixture, fast_fixture, get, svc_fixture, writes)
+from ansible_collections.jvmops.deploy.plugins.modules import appengine_deploy, appengine_version
 
-from ansible_collections.jvmops.deploy.plugins.module_utils import _appengine  # noqa: E402 pylint: disable=wrong-import-position
-from ansible_collections.jvmops.deploy.plugins.modules import appengine_deploy  # noqa: E402 pylint: disable=wrong-import-position
-from ansible_collections.jvmops.deploy.plugins.modules import appengine_version  # noqa: E402 pylint: disable=wrong-import-position
-
-REPO = Path(__file__).resolve().parents[4]
-FAKE = REPO / "tests" / "appengine_fake"
-PROJECT = "jvmops-test"
 HOST = f"{PROJECT}.uc.r.appspot.com"
-TOKEN = "ya29.unit-test-token-" + "v" * 24
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _load_server():
-    spec = importlib.util.spec_from_file_location("appengine_fake_server_for_versions", FAKE / "server.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     """{n: a hello-jvm.jar whose /version says 1.0.n}, for n in 1..3: examples/hello-jvm built once with its
     build.sh, then copied with another build.properties."""
-    if not shutil.which("javac") or not shutil.which("jar"):
-        pytest.skip("javac and jar (a JDK) are needed to build examples/hello-jvm")
     root = tmp_path_factory.mktemp("hello")
-    app = root / "hello-jvm"
-    shutil.copytree(REPO / "examples" / "hello-jvm", app, ignore=shutil.ignore_patterns("build"))
-    subprocess.run([str(app / "build.sh")], cwd=app, check=True, capture_output=True, timeout=300)
+    built = build_hello_jvm(root)
     out = {}
     for n in (1, 2, 3):
         target = root / f"build{n}" / "hello-jvm.jar"
         target.parent.mkdir()
-        with zipfile.ZipFile(app / "build" / "hello-jvm.jar") as source, zipfile.ZipFile(target, "w") as dest:
+        with zipfile.ZipFile(built) as source, zipfile.ZipFile(target, "w") as dest:
             for info in source.infolist():
                 data = source.read(info)
                 if info.filename == "build.properties":
@@ -67,34 +42,6 @@ def builds(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory):
-    server = _load_server()
-    service = server.FakeAppEngine(tmp_path_factory.mktemp("appengine"), projects=(PROJECT,), token=TOKEN,
-                                   operation_delay=0.05, boot_timeout=30, stop_grace=2).start()
-    yield service
-    service.stop()
-    assert not service.stats.data["violations"], service.stats.data["violations"]
-
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch):
-    monkeypatch.setattr(_appengine, "POLL_INITIAL", 0.05)
-    monkeypatch.setattr(_appengine, "POLL_MAXIMUM", 0.2)
-    monkeypatch.setattr(_appengine, "RETRY_INITIAL", 0.01)
-    monkeypatch.setattr(_appengine, "RETRY_MAXIMUM", 0.05)
-    for name in ("GCP_AUTH_KIND", "GCP_ACCESS_TOKEN", "GCP_SERVICE_ACCOUNT_FILE", "GCP_SERVICE_ACCOUNT_CONTENTS",
-                 "GCP_PROJECT", "STORAGE_EMULATOR_HOST", "APPENGINE_API_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(name="svc")
-def svc_fixture(fake):
-    """The service from nothing for each test."""
-    _control(fake, "/__fake__/reset", {})
-    return fake
-
-
 @pytest.fixture(name="three")
 def three_fixture(invoke, svc, builds):
     """v1, v2 and v3 deployed in that order (builds 1.0.1 to 1.0.3), each promoted: v3 has all the traffic, v1
@@ -102,15 +49,8 @@ def three_fixture(invoke, svc, builds):
     for n in (1, 2, 3):
         deployed = invoke(appengine_deploy.main, {**connection(svc), "src": str(builds[n]), "version": f"v{n}"})
         assert not deployed.failed, deployed.result
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     return svc
-
-
-def _control(fake, path, body=None):
-    request = urllib.request.Request(fake.endpoint + path, data=None if body is None else json.dumps(body).encode(),
-                                     method="GET" if body is None else "POST")
-    with _DIRECT.open(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def connection(fake):
@@ -128,20 +68,10 @@ def ok(invoke, fake, check=False, diff=False, **options):
     return result.result
 
 
-def calls(fake):
-    return _control(fake, "/__fake__/calls")
-
-
-def writes(fake):
-    return [call["method"] for call in calls(fake) if call["write"]]
-
-
 def served(fake, host):
     """The build that answers /version for a hostname, or the HTTP status when it does not answer."""
-    request = urllib.request.Request(fake.endpoint + "/version", headers={"Host": host})
     try:
-        with _DIRECT.open(request, timeout=10) as response:
-            return json.loads(response.read())["version"]
+        return get(fake, host)["version"]
     except urllib.error.HTTPError as exc:
         return exc.code
 
@@ -175,7 +105,7 @@ def test_stop_and_start_then_unchanged(invoke, three):
     assert writes(three) == ["apps.services.versions.patch"]
     assert served(three, f"v2-dot-default-dot-{HOST}") == 503
 
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     again = ok(invoke, three, state="stopped", version="v2")
     assert not again["changed"] and again["stopped"] == [] and writes(three) == []
 
@@ -183,7 +113,7 @@ def test_stop_and_start_then_unchanged(invoke, three):
     assert started["changed"] and started["started"] == ["v2"]
     assert by_id(started)["v2"] == ("SERVING", 0.0)
     assert served(three, f"v2-dot-default-dot-{HOST}") == "1.0.2"
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     assert not ok(invoke, three, state="started", version="v2")["changed"]
     assert writes(three) == []
 
@@ -210,14 +140,14 @@ def test_absent_refuses_a_version_with_traffic_and_deletes_one_without(invoke, t
     assert writes(three) == ["apps.services.versions.delete"]
     assert served(three, f"v1-dot-default-dot-{HOST}") == 404
 
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     again = ok(invoke, three, state="absent", version="v1")
     assert not again["changed"] and again["deleted"] == [] and writes(three) == []
 
 
 def test_prune_keeps_the_newest_and_the_serving_one(invoke, three):
     ok(invoke, three, state="rolled_back", to_version="v1")
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     predicted = ok(invoke, three, state="pruned", keep=1, check=True, diff=True)
     assert predicted["changed"] and predicted["deleted"] == ["v2"]
     assert [row["id"] for row in predicted["versions"]] == ["v3", "v1"]
@@ -230,7 +160,7 @@ def test_prune_keeps_the_newest_and_the_serving_one(invoke, three):
     assert writes(three) == ["apps.services.versions.delete"]
     assert served(three, HOST) == "1.0.1"
 
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     again = ok(invoke, three, state="pruned", keep=1)
     assert not again["changed"] and again["deleted"] == [] and writes(three) == []
 
@@ -259,7 +189,7 @@ def test_rollback_moves_traffic_to_the_previous_build_then_is_unchanged(invoke, 
     assert served(three, f"default-dot-{HOST}") == "1.0.2"
 
     # The second run does not roll back one more version: v3, newer than v2, is the one rolled back from.
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     again = ok(invoke, three, state="rolled_back", stop_previous=True)
     assert not again["changed"]
     assert (again["rolled_back_to"], again["rolled_back_from"]) == ("v2", None)
@@ -269,13 +199,13 @@ def test_rollback_moves_traffic_to_the_previous_build_then_is_unchanged(invoke, 
 
 def test_rollback_to_a_stopped_version_starts_it_first(invoke, three):
     ok(invoke, three, state="stopped", version="v1")
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     result = ok(invoke, three, state="rolled_back", to_version="v1")
     assert result["changed"] and result["started"] == ["v1"] and result["split"] == {"v1": 1.0}
     assert result["rolled_back_from"] == "v3"
     assert writes(three) == ["apps.services.versions.patch", "apps.services.patch"]
     assert served(three, HOST) == "1.0.1"
-    _control(three, "/__fake__/reset-calls", {})
+    control(three, "/__fake__/reset-calls", {})
     assert not ok(invoke, three, state="rolled_back", to_version="v1")["changed"]
     assert writes(three) == []
 
@@ -326,7 +256,7 @@ def test_check_mode_predicts_without_any_write(invoke, three):
     ({"state": "stopped", "version": "v1", "wait_timeout": 0}, "wait_timeout: must be 1 or more"),
 ])
 def test_bad_input_fails_before_any_call(invoke, svc, options, message):
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     result = run(invoke, svc, **options)
     assert result.failed
     assert message in result.result["msg"]
@@ -345,7 +275,7 @@ def test_unknown_versions_fail_clearly_after_the_read(invoke, three):
 def test_rollback_without_an_older_version_fails_clearly(invoke, svc, builds):
     deployed = invoke(appengine_deploy.main, {**connection(svc), "src": str(builds[1]), "version": "v1"})
     assert not deployed.failed, deployed.result
-    _control(svc, "/__fake__/reset-calls", {})
+    control(svc, "/__fake__/reset-calls", {})
     result = run(invoke, svc, state="rolled_back")
     assert result.failed
     assert result.result["msg"] == ("Service 'default' has no version older than 'v1' that can serve (versions: v1), "
@@ -356,7 +286,7 @@ def test_rollback_without_an_older_version_fails_clearly(invoke, svc, builds):
 
 
 def test_google_errors_name_the_call(invoke, three):
-    _control(three, "/__fake__/faults", {"fail": {"apps.services.versions.delete": {"status": 500, "count": 1}}})
+    control(three, "/__fake__/faults", {"fail": {"apps.services.versions.delete": {"status": 500, "count": 1}}})
     result = run(invoke, three, state="absent", version="v1")
     assert result.failed
     assert result.result["msg"].startswith("Failed to delete version 'v1' of service 'default':")
