@@ -53,6 +53,7 @@ def test_tarball_holds_the_collection_and_no_build_clutter(installed):
     assert "plugins/filter/command_report.py" in names
     assert "meta/runtime.yml" in names
     assert not [n for n in names if n.startswith((".venv", ".build", ".git", "hacking", "tests/output"))]
+    assert not [n for n in names if n.rsplit("/", 1)[-1] == ".gitignore"], names
 
 
 def test_ansible_doc_reads_the_installed_filter(installed):
