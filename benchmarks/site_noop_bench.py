@@ -28,11 +28,11 @@ PLAYBOOK = "jvmops.deploy.site"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 BANNER = re.compile(r"^(TASK|RUNNING HANDLER) \[", re.M)
 
-# The plays of site.yml: hosts and whether they gather facts.
+# The plays of site.yml, with one fact gathering per host (site.yml's first play gathers for build and app hosts).
 FLOOR = """---
 - {name: jdk, hosts: "build:app", gather_facts: true, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: build, hosts: "build[0]", gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
-- {name: prepare, hosts: app, gather_facts: true, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+- {name: prepare, hosts: app, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: lb, hosts: lb, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: deploy, hosts: app, serial: 1, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: check, hosts: "app:lb", gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
