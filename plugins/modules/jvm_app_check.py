@@ -127,14 +127,14 @@ def ask(url, timeout=5):
         return 0, str(getattr(exc, "reason", exc))
 
 
-def wait_for(url, timeout, done, clock=time.monotonic, sleep=time.sleep):
+def wait_for(url, timeout, done):
     """Ask url about once a second until done(status, body) or timeout seconds pass; the last (status, body)."""
-    deadline = clock() + timeout
+    deadline = time.monotonic() + timeout
     while True:
         status, body = ask(url)
-        if done(status, body) or clock() >= deadline:
+        if done(status, body) or time.monotonic() >= deadline:
             return status, body
-        sleep(1)
+        time.sleep(1)
 
 
 def find_pid(module, manager, name):
