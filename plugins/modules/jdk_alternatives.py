@@ -191,9 +191,10 @@ class Alternatives:
             raise JdkAlternativesError(f"update-alternatives {' '.join(args)} failed (exit {rc}): {(err or out).strip()}")
 
 
-def describe(groups, names):
+def describe(groups):
+    """One line per alternative: where it points and its mode."""
     lines = []
-    for name in sorted(names):
+    for name in sorted(groups):
         group = groups[name]
         if group["value"] is None:
             lines.append(f"{name}: (none)\n")
@@ -273,7 +274,7 @@ def apply(module):
     }
     if module._diff:  # pylint: disable=protected-access
         result["diff"] = {"before_header": "update-alternatives", "after_header": "update-alternatives",
-                          "before": describe(before, before), "after": describe(after, after)}
+                          "before": describe(before), "after": describe(after)}
     return result
 
 

@@ -25,7 +25,8 @@ attributes:
     support: full
     details: Makes the same reads; O(expected_version) is not waited for, since the new release does not run yet.
   diff_mode:
-    support: none
+    support: N/A
+    details: It only reads, so there is never a difference to show.
   platform:
     platforms: posix
 options:
@@ -102,9 +103,9 @@ nofile_line:
 import os
 import re
 import time
+from urllib.error import HTTPError
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.urls import open_url
 
 # Where /proc is read (tests point it at a directory of their own).
