@@ -23,6 +23,7 @@ from loadgen import EventStreamWatcher, LoadGenerator
 
 SITE = "jvmops.deploy.site"
 APPS = ("app1", "app2")
+RESTART_SUPERVISORD = "TASK [jvmops.deploy.supervisord : Restart supervisor to apply minfds]"
 LB_PLAYBOOK = str(Path(__file__).resolve().parent / "playbooks" / "load_balancers.yml")
 
 
@@ -261,6 +262,36 @@ def test_failed_deploy_stops_the_rollout_and_leaves_the_host_out(lab, addresses,
     assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
     assert "down;" not in lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout
     assert get(f"http://{addresses['app1']}/health") == (200, "OK\n")
+
+
+def test_a_new_open_files_limit_restarts_supervisord_drained_one_host_at_a_time(lab, site_vars, fronts):
+    """supervisord reads minfds only at start, and restarting it restarts the app: the deploy stages the new limit
+    on both app hosts at once but restarts supervisord one host at a time, drained, under load."""
+    def daemons():
+        return {host: lab.ssh(host, "systemctl show -p MainPID --value supervisor").stdout.strip() for host in APPS}
+
+    def app_limits():
+        return {host: lab.ssh(host, "grep 'Max open files' /proc/$(supervisorctl pid hello)/limits").stdout.split()[3:5]
+                for host in APPS}
+
+    before = daemons()
+    with LoadGenerator([fronts["haproxy"], fronts["nginx"]], workers=4, rate=150) as load:
+        assert load.wait_for_requests(100, timeout=30), load.snapshot()
+        run = lab.playbook(SITE, extra_json={**site_vars, "jvm_app_nofile": 65536})
+        assert run.rc == 0, run
+        assert run.output.count(RESTART_SUPERVISORD) == 2, run
+        assert run.output.count("Drain the server in HAProxy") == 2, run
+        # Both hosts stage in one play; neither restarts there.
+        stage = run.output.split("PLAY [Stage the release")[1].split("PLAY [Roll the app out")[0]
+        assert RESTART_SUPERVISORD not in stage, run
+        assert load.wait_for_requests(load.snapshot()["requests"] + 300, timeout=60), load.snapshot()
+    assert load.report()["failures"] == 0, load.report()
+    after = daemons()
+    assert all(after[host] != before[host] for host in APPS), (before, after)
+    assert app_limits() == {host: ["65536", "65536"] for host in APPS}
+    # Back to the inventory's limit (the next test checks it).
+    again = lab.playbook(SITE, extra_json=site_vars)
+    assert again.rc == 0 and again.output.count(RESTART_SUPERVISORD) == 2, again
 
 
 def test_app_runs_with_the_configured_open_files_limit(lab, addresses):
