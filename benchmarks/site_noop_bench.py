@@ -6,7 +6,8 @@
         .venv/bin/python benchmarks/site_noop_bench.py [--runs 3] [--inventory /var/lib/jvmops-lab/inventory.yml]
 
 It first runs site.yml once so the hosts are converged (not timed), then times --runs no-change runs
-(each must report changed=0) and, interleaved with them, the same number of runs of a floor playbook:
+(each must report changed=0), as many `--check` runs of site.yml (each must predict changed=0) and,
+interleaved with them, the same number of runs of a floor playbook:
 the same plays on the same hosts, with facts gathered where site.yml gathers them, and one ping per host
 and play. The floor is what Ansible itself costs for that many plays and hosts over SSH, so the ratio
 site / floor shows what the collection's own work adds. It prints the median times, the number of tasks
@@ -17,16 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+
+from _ansible_runs import BANNER, run
 
 PLAYBOOK = "jvmops.deploy.site"
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
-BANNER = re.compile(r"^(TASK|RUNNING HANDLER) \[", re.M)
 
 # The plays of site.yml, with one fact gathering per host (site.yml's first play gathers for build and app hosts).
 FLOOR = """---
@@ -37,18 +35,6 @@ FLOOR = """---
 - {name: deploy, hosts: app, serial: 1, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: check, hosts: "app:lb", gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 """
-
-
-def run(playbook, inventory, extra):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook, *extra]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"{playbook} failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
-    recap = {m[1]: [int(x) for x in m.groups()[1:]] for m in RECAP.finditer(proc.stdout)}
-    return elapsed, proc.stdout, recap
 
 
 def main():
@@ -67,25 +53,34 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="bench-floor-", delete=False) as handle:
         handle.write(FLOOR)
     try:
-        site_times, floor_times = [], []
+        site_times, check_times, floor_times = [], [], []
         for index in range(args.runs):
             elapsed, output, recap = run(PLAYBOOK, args.inventory, extra)
             changed = {host: r[1] for host, r in recap.items() if r[1]}
             if changed:
                 sys.exit(f"run {index + 1} of {PLAYBOOK} was not a no-change run: changed {changed}")
             site_times.append(elapsed)
+            checked, _, check_recap = run(PLAYBOOK, args.inventory, [*extra, "--check"])
+            changed = {host: r[1] for host, r in check_recap.items() if r[1]}
+            if changed:
+                sys.exit(f"--check run {index + 1} of {PLAYBOOK} predicted changes: {changed}")
+            check_times.append(checked)
             floor_times.append(run(handle.name, args.inventory, extra)[0])
-            print(f"  run {index + 1}: site.yml {elapsed:.1f}s, floor {floor_times[-1]:.1f}s", flush=True)
+            print(f"  run {index + 1}: site.yml {elapsed:.1f}s, --check {checked:.1f}s, floor {floor_times[-1]:.1f}s",
+                  flush=True)
     finally:
         os.unlink(handle.name)
 
     tasks = len(BANNER.findall(output))
     results = sum(r[0] + r[3] + r[4] for r in recap.values())
     site, floor = statistics.median(site_times), statistics.median(floor_times)
+    check = statistics.median(check_times)
     print(f"site.yml no-change run: {site:.1f}s (median of {args.runs}) on {len(recap)} hosts, {tasks} tasks, "
           f"{results} task results (ok+failed+skipped over hosts), changed=0")
     print(f"floor (same plays and hosts, facts + one ping each): {floor:.1f}s")
+    print(f"site.yml --check on the converged hosts: {check:.1f}s, changed=0")
     print(f"ratio site.yml / floor: {site / floor:.2f}  (baseline for later work: {site:.1f}s)")
+    print(f"ratio site.yml --check / floor: {check / floor:.2f}")
 
 
 if __name__ == "__main__":
