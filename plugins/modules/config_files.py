@@ -41,8 +41,9 @@ attributes:
   check_mode:
     support: full
     details: >-
-      Reports what would change, with the diff, and writes nothing. A file in a directory that an earlier entry
-      would make counts as missing, not as an error. O(files[].validate) is not run.
+      Reports what would change, with the diff, and writes nothing. A file in a directory that does not exist yet
+      (made by an earlier entry or an earlier task, such as a package install) counts as missing, not as an error.
+      O(files[].validate) is not run.
   diff_mode:
     support: full
     details: >-
@@ -391,7 +392,12 @@ def converge_file(module, entry, content, planned):
     item = {"dest": dest, "state": "file", "changed": False, "checksum": checksum}
     directory = os.path.dirname(dest)
     if not parent_exists(directory, planned):
-        raise ConfigFilesError(f"Failed to write {dest}: its directory {directory} does not exist")
+        if not module.check_mode:
+            raise ConfigFilesError(f"Failed to write {dest}: its directory {directory} does not exist")
+        # In check mode an earlier task (a package install, say) may be what makes the directory, as with
+        # ansible.builtin.template, whose check mode reports the file as changed without looking further.
+        item["changed"] = True
+        return True, item, [{"before_header": dest, "after_header": dest, "before": "", "after": shown(content)}]
     if os.path.isdir(dest) and not os.path.islink(dest):
         raise ConfigFilesError(f"Failed to write {dest}: it is a directory")
     live = os.path.isfile(dest) and not os.path.islink(dest)

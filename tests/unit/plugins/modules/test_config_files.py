@@ -136,6 +136,17 @@ def test_check_mode_predicts_everything_and_writes_nothing(run, tmp_path):
     assert not run(files[:1] + files[2:], check=True).result["changed"]
 
 
+def test_check_mode_counts_a_file_in_a_missing_directory_as_changed(run, tmp_path):
+    # On a new host the directory comes from an earlier task (a package install), which check mode did not run.
+    missing = tmp_path / "not-installed-yet" / "app.conf"
+    predicted = run([text("x\n", missing, validate="false %s")], check=True, diff=True)
+    assert not predicted.failed and predicted.result["changed"], predicted.result
+    assert predicted.result["diff"] == [{"before_header": str(missing), "after_header": str(missing), "before": "", "after": "x\n"}]
+    assert not missing.parent.exists()
+    # Outside check mode the same entry fails, before anything is written.
+    assert run([text("x\n", missing)]).failed
+
+
 def test_validate_checks_the_candidate_in_the_destinations_directory_before_it_goes_live(run, tmp_path):
     conf_dir = tmp_path / "conf.d"
     conf_dir.mkdir()
