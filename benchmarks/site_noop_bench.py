@@ -60,7 +60,7 @@ def main():
             if changed:
                 sys.exit(f"run {index + 1} of {PLAYBOOK} was not a no-change run: changed {changed}")
             site_times.append(elapsed)
-            checked, _, check_recap = run(PLAYBOOK, args.inventory, [*extra, "--check"])
+            checked, _output, check_recap = run(PLAYBOOK, args.inventory, [*extra, "--check"])
             changed = {host: r[1] for host, r in check_recap.items() if r[1]}
             if changed:
                 sys.exit(f"--check run {index + 1} of {PLAYBOOK} predicted changes: {changed}")

@@ -186,7 +186,7 @@ def main():
                 if changed:
                     sys.exit(f"run {index + 1} of the {name} stack was not a no-change run: changed {changed}")
                 tasks[name] = (len(BANNER.findall(output)), len(recap))
-                checked, _, check_recap = run(playbook, args.inventory, ["--check"], env)
+                checked, _output, check_recap = run(playbook, args.inventory, ["--check"], env)
                 changed = {host: r[1] for host, r in check_recap.items() if r[1]}
                 if changed:
                     sys.exit(f"--check run {index + 1} of the {name} stack predicted changes: {changed}")
