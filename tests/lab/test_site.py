@@ -264,6 +264,11 @@ def test_failed_deploy_stops_the_rollout_and_leaves_the_host_out(lab, addresses,
     assert get(f"http://{addresses['app1']}/health") == (200, "OK\n")
 
 
+def inventory_nofile(lab):
+    return next(line.split(":")[1].strip() for line in lab.inventory.read_text().splitlines()
+                if line.strip().startswith("kernel_tuning_nofile:"))
+
+
 def test_a_new_open_files_limit_restarts_supervisord_drained_one_host_at_a_time(lab, site_vars, fronts):
     """supervisord reads minfds only at start, and restarting it restarts the app: the deploy stages the new limit
     on both app hosts at once but restarts supervisord one host at a time, drained, under load."""
@@ -274,10 +279,12 @@ def test_a_new_open_files_limit_restarts_supervisord_drained_one_host_at_a_time(
         return {host: lab.ssh(host, "grep 'Max open files' /proc/$(supervisorctl pid hello)/limits").stdout.split()[3:5]
                 for host in APPS}
 
+    # Below the inventory's limit, which is the test machine's hard limit: supervisord cannot start above it.
+    lower = str(int(inventory_nofile(lab)) // 2)
     before = daemons()
     with LoadGenerator([fronts["haproxy"], fronts["nginx"]], workers=4, rate=150) as load:
         assert load.wait_for_requests(100, timeout=30), load.snapshot()
-        run = lab.playbook(SITE, extra_json={**site_vars, "jvm_app_nofile": 65536})
+        run = lab.playbook(SITE, extra_json={**site_vars, "jvm_app_nofile": int(lower)})
         assert run.rc == 0, run
         assert run.output.count(RESTART_SUPERVISORD) == 2, run
         assert run.output.count("Drain the server in HAProxy") == 2, run
@@ -288,15 +295,14 @@ def test_a_new_open_files_limit_restarts_supervisord_drained_one_host_at_a_time(
     assert load.report()["failures"] == 0, load.report()
     after = daemons()
     assert all(after[host] != before[host] for host in APPS), (before, after)
-    assert app_limits() == {host: ["65536", "65536"] for host in APPS}
+    assert app_limits() == {host: [lower, lower] for host in APPS}
     # Back to the inventory's limit (the next test checks it).
     again = lab.playbook(SITE, extra_json=site_vars)
     assert again.rc == 0 and again.output.count(RESTART_SUPERVISORD) == 2, again
 
 
 def test_app_runs_with_the_configured_open_files_limit(lab, addresses):
-    nofile = next(line.split(":")[1].strip() for line in lab.inventory.read_text().splitlines()
-                  if line.strip().startswith("kernel_tuning_nofile:"))
+    nofile = inventory_nofile(lab)
     for host in APPS:
         pid = lab.ssh(host, "supervisorctl pid hello").stdout.strip()
         limits = lab.ssh(host, f"grep 'Max open files' /proc/{pid}/limits").stdout.split()
