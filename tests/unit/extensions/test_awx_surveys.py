@@ -223,7 +223,8 @@ def without_comments(text):
 
 
 def playbook_sources(playbook, seen=None):
-    """The text of a playbook, the playbooks it imports and the roles it calls (this collection's), without comments."""
+    """The text of a playbook, the playbooks it imports, its vars_files and the roles it calls (this collection's),
+    without comments."""
     seen = set() if seen is None else seen
     if playbook in seen:
         return ""
@@ -232,6 +233,9 @@ def playbook_sources(playbook, seen=None):
     parts = [text]
     for imported in re.findall(r"import_playbook:\s*([\w./-]+\.yml)", text):
         parts.append(playbook_sources(playbook.parent / imported, seen))
+    for listed in re.findall(r"^\s*vars_files:\s*\n((?:\s*- [\w./-]+\.yml\s*\n)+)", text, re.M):
+        for vars_file in sorted(set(re.findall(r"- ([\w./-]+\.yml)", listed))):
+            parts.append(without_comments((playbook.parent / vars_file).read_text()))
     for role in sorted(set(re.findall(r"\bjvmops\.deploy\.(\w+)\s*$", text, re.M))):
         role_dir = ROOT / "roles" / role
         for path in sorted(role_dir.glob("*/**/*")) if role_dir.is_dir() else ():
