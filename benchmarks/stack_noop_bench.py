@@ -59,8 +59,6 @@ OURS = """---
 PUBLIC = """---
 - name: App hosts
   hosts: app
-  vars:
-    java_packages: [openjdk-17-jdk-headless]
   roles:
     - role: geerlingguy.java
   tasks:

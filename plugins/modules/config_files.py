@@ -355,7 +355,8 @@ def validate_candidate(module, entry, candidate):
     rc, out, err = module.run_command(command)
     if rc != 0:
         output = "\n".join(text.strip() for text in (err, out) if text and text.strip()) or f"exit status {rc}"
-        raise ConfigFilesError(f"Failed to validate {entry['dest']}: {output}", rc=rc, stdout=out, stderr=err)
+        # Worded as ansible.builtin.template words it ("failed to validate"), which users and their checks know.
+        raise ConfigFilesError(f"failed to validate {entry['dest']}: {output}", rc=rc, stdout=out, stderr=err)
 
 
 def prepare_candidate(module, entry, content, live, attrs):

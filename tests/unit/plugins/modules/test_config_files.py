@@ -170,7 +170,7 @@ def test_a_failed_validate_leaves_the_live_file_byte_identical(run, tmp_path):
     before = os.stat(conf)
     result = run([text("prot = 8080\n", conf, mode="0600", validate="sh -c 'echo \"line 1: unknown key prot\" >&2; exit 3' %s")])
     assert result.failed and not result.result["changed"]
-    assert result.result["msg"].startswith(f"Failed to validate {conf}: line 1: unknown key prot"), result.result
+    assert result.result["msg"].startswith(f"failed to validate {conf}: line 1: unknown key prot"), result.result
     assert result.result["rc"] == 3
     assert conf.read_bytes() == b"port = 8000\n"
     after = os.stat(conf)
@@ -194,7 +194,7 @@ def test_a_failed_validate_after_other_changes_names_them(run, tmp_path):
     first, second = tmp_path / "first.conf", tmp_path / "second.conf"
     result = run([text("1\n", first), text("2\n", second, validate="false %s")])
     assert result.failed and result.result["changed"]
-    assert result.result["msg"] == f"Failed to validate {second}: exit status 1 (files[1]; changed before it: {first})"
+    assert result.result["msg"] == f"failed to validate {second}: exit status 1 (files[1]; changed before it: {first})"
     assert first.exists() and not second.exists() and leftovers(tmp_path) == []
 
 
