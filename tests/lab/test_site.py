@@ -230,7 +230,8 @@ def test_broken_config_is_refused_and_the_old_one_keeps_serving(lab, site_vars, 
     with LoadGenerator([fronts[proxy], fronts[f"{proxy}-tls"]], workers=2, rate=100) as load:
         run = lab.playbook(LB_PLAYBOOK, extra_json={**site_vars, **extra})
         assert run.rc != 0, run
-        assert message in run.output and '"msg": "failed to validate"' in run.output, run
+        # As ansible.builtin.template words it, then the file and the checker's output.
+        assert message in run.output and f'"msg": "failed to validate {config}: ' in run.output, run
         assert load.wait_for_requests(300, timeout=30), load.snapshot()
     assert lab.ssh("lb1", f"sha256sum {config}").stdout == live
     assert processes(lab, proxy) == pids
