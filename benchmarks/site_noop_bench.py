@@ -10,7 +10,8 @@ It first runs site.yml once so the hosts are converged (not timed), then times -
 interleaved with them, the same number of runs of a floor playbook:
 the same plays on the same hosts, with facts gathered where site.yml gathers them, and one ping per host
 and play. The floor is what Ansible itself costs for that many plays and hosts over SSH, so the ratio
-site / floor shows what the collection's own work adds. It prints the median times, the number of tasks
+site / floor shows what the collection's own work adds. A second, stricter floor is the one issue 17 states:
+one play on all hosts, one fact gathering and one ping per host. It prints the median times, the number of tasks
 and hosts, and the ratio; the site.yml time is the baseline later work must beat.
 """
 
@@ -32,8 +33,14 @@ FLOOR = """---
 - {name: build, hosts: "build[0]", gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: prepare, hosts: app, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: lb, hosts: lb, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+- {name: stage, hosts: app, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: deploy, hosts: app, serial: 1, gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 - {name: check, hosts: "app:lb", gather_facts: false, tasks: [{name: ping, ansible.builtin.ping: {}}]}
+"""
+
+# The issue's floor: one fact gathering and one no-op module call per host, in one play.
+FLOOR_ONE_PLAY = """---
+- {name: floor, hosts: "build:app:lb", gather_facts: true, tasks: [{name: ping, ansible.builtin.ping: {}}]}
 """
 
 
@@ -50,10 +57,14 @@ def main():
 
     print(f"converging the lab with {PLAYBOOK} (not timed) ...", flush=True)
     run(PLAYBOOK, args.inventory, extra)
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="bench-floor-", delete=False) as handle:
-        handle.write(FLOOR)
-    try:
-        site_times, check_times, floor_times = [], [], []
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as work:
+        floors = {}
+        for name, text in (("plays", FLOOR), ("one play", FLOOR_ONE_PLAY)):
+            floors[name] = os.path.join(work, name.replace(" ", "-") + ".yml")
+            with open(floors[name], "w", encoding="utf-8") as handle:
+                handle.write(text)
+        site_times, check_times = [], []
+        floor_times = {name: [] for name in floors}
         for index in range(args.runs):
             elapsed, output, recap = run(PLAYBOOK, args.inventory, extra)
             changed = {host: r[1] for host, r in recap.items() if r[1]}
@@ -65,22 +76,23 @@ def main():
             if changed:
                 sys.exit(f"--check run {index + 1} of {PLAYBOOK} predicted changes: {changed}")
             check_times.append(checked)
-            floor_times.append(run(handle.name, args.inventory, extra)[0])
-            print(f"  run {index + 1}: site.yml {elapsed:.1f}s, --check {checked:.1f}s, floor {floor_times[-1]:.1f}s",
-                  flush=True)
-    finally:
-        os.unlink(handle.name)
+            for name, path in floors.items():
+                floor_times[name].append(run(path, args.inventory, extra)[0])
+            print(f"  run {index + 1}: site.yml {elapsed:.1f}s, --check {checked:.1f}s, floor {floor_times['plays'][-1]:.1f}s, "
+                  f"one-play floor {floor_times['one play'][-1]:.1f}s", flush=True)
 
     tasks = len(BANNER.findall(output))
     results = sum(r[0] + r[3] + r[4] for r in recap.values())
-    site, floor = statistics.median(site_times), statistics.median(floor_times)
-    check = statistics.median(check_times)
+    site, check = statistics.median(site_times), statistics.median(check_times)
+    floor, one_play = statistics.median(floor_times["plays"]), statistics.median(floor_times["one play"])
     print(f"site.yml no-change run: {site:.1f}s (median of {args.runs}) on {len(recap)} hosts, {tasks} tasks, "
           f"{results} task results (ok+failed+skipped over hosts), changed=0")
     print(f"floor (same plays and hosts, facts + one ping each): {floor:.1f}s")
     print(f"site.yml --check on the converged hosts: {check:.1f}s, changed=0")
+    print(f"one-play floor (one play on all hosts, facts + one ping each): {one_play:.1f}s")
     print(f"ratio site.yml / floor: {site / floor:.2f}  (baseline for later work: {site:.1f}s)")
     print(f"ratio site.yml --check / floor: {check / floor:.2f}")
+    print(f"ratio site.yml / one-play floor: {site / one_play:.2f}, --check: {check / one_play:.2f}")
 
 
 if __name__ == "__main__":
