@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.jvmops.deploy.plugins.module_utils import _jdk_alternatives as alternatives
 from ansible_collections.jvmops.deploy.plugins.modules import jdk_alternatives
 
 pytestmark = pytest.mark.skipif(shutil.which("update-alternatives") is None, reason="needs Debian's update-alternatives")
@@ -22,7 +23,7 @@ def alt_fixture(invoke, tmp_path, monkeypatch):
     admin = ["--altdir", str(tmp_path / "alternatives"), "--admindir", str(tmp_path / "admin")]
     for name in ("alternatives", "admin", "bin", "jvm"):
         (tmp_path / name).mkdir()
-    monkeypatch.setattr(jdk_alternatives, "ADMIN_ARGS", admin)
+    monkeypatch.setattr(alternatives, "ADMIN_ARGS", admin)
 
     def run(home, register=(), check=False, diff=False, raw=None, **extra):
         """Homes are named under tmp_path/jvm; raw options (select, register too) are passed as they are."""
@@ -49,7 +50,7 @@ def alt_fixture(invoke, tmp_path, monkeypatch):
         return os.path.realpath(tmp_path / "bin" / command)
 
     def query(command):
-        return jdk_alternatives.parse_query(tool("--query", command))
+        return alternatives.parse_query(tool("--query", command))
 
     run.jdk, run.tool, run.points, run.query, run.tmp = jdk, tool, points, query, tmp_path
     return run
@@ -177,8 +178,8 @@ Slaves:
 Alternative: /usr/lib/jvm/temurin-25/bin/java
 Priority: 100
 """
-    assert jdk_alternatives.parse_query(text) == {
+    assert alternatives.parse_query(text) == {
         "link": "/usr/bin/java", "status": "auto", "value": "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
         "alternatives": {"/usr/lib/jvm/java-17-openjdk-amd64/bin/java": 1711, "/usr/lib/jvm/temurin-25/bin/java": 100},
     }
-    assert jdk_alternatives.parse_query("Name: java\nLink: /usr/bin/java\nStatus: auto\nBest: none\nValue: none\n")["value"] is None
+    assert alternatives.parse_query("Name: java\nLink: /usr/bin/java\nStatus: auto\nBest: none\nValue: none\n")["value"] is None

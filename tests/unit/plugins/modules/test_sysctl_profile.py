@@ -10,13 +10,14 @@ import pytest
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.jvmops.deploy.plugins.module_utils import _sysctl_profile as profile
 from ansible_collections.jvmops.deploy.plugins.modules import sysctl_profile
 
 
 @pytest.fixture(name="run")
 def run_fixture(invoke, tmp_path, monkeypatch):
     proc = tmp_path / "proc"
-    monkeypatch.setattr(sysctl_profile, "PROC_ROOT", str(proc))
+    monkeypatch.setattr(profile, "PROC_ROOT", str(proc))
 
     def run(parameters, check=False, diff=False, **extra):
         args = {"parameters": parameters, "file": str(tmp_path / "60-test.conf"), **extra}
@@ -89,7 +90,7 @@ def test_refused_value_is_skipped(run, monkeypatch):
     def refuse(path, value):
         raise OSError(errno.EINVAL, "Invalid argument", path)
 
-    monkeypatch.setattr(sysctl_profile, "write_value", refuse)
+    monkeypatch.setattr(profile, "write_value", refuse)
     result = run({"net.core.rmem_max": 16777216}).result
     assert "Invalid argument" in result["skipped_parameters"]["net.core.rmem_max"]
     assert result["live_values"]["net.core.rmem_max"] == "4194304"
@@ -107,7 +108,7 @@ def test_strict_fails_before_changing_anything_when_a_parameter_is_missing(run):
 
 def test_strict_fails_when_the_kernel_refuses(run, monkeypatch):
     run.kernel(net__core__rmem_max="4194304")
-    monkeypatch.setattr(sysctl_profile, "write_value", refuse_invalid)
+    monkeypatch.setattr(profile, "write_value", refuse_invalid)
     out = run({"net.core.rmem_max": 16777216}, strict=True)
     assert out.failed and "net.core.rmem_max" in out.result["msg"]
     assert not run.file.exists()
@@ -128,10 +129,10 @@ def test_bad_input_is_refused(run, params, message):
 
 def test_check_mode_predicts_a_recorded_refusal_as_no_change(run, monkeypatch):
     run.kernel(net__core__rmem_max="4194304")
-    real_write = sysctl_profile.write_value
-    monkeypatch.setattr(sysctl_profile, "write_value", refuse_invalid)
+    real_write = profile.write_value
+    monkeypatch.setattr(profile, "write_value", refuse_invalid)
     assert run({"net.core.rmem_max": 16777216}).result["changed"]  # first run writes the file
-    monkeypatch.setattr(sysctl_profile, "write_value", real_write)
+    monkeypatch.setattr(profile, "write_value", real_write)
     check = run({"net.core.rmem_max": 16777216}, check=True).result
     assert not check["changed"], check
     assert "Invalid argument" in check["skipped_parameters"]["net.core.rmem_max"]
@@ -177,7 +178,7 @@ def test_two_writers_of_the_same_file_do_not_collide(run, tmp_path, monkeypatch)
     monkeypatch.setattr(AnsibleModule, "atomic_move", move)
     first = run({"net.core.somaxconn": 1024})
     assert not second[0].failed and not first.failed, (second[0].result, first.result)
-    assert run.file.read_text() == sysctl_profile.render_file({"net.core.somaxconn": "1024"}, {})
+    assert run.file.read_text() == profile.render_file({"net.core.somaxconn": "1024"}, {})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["60-test.conf", "proc"], "no temporary file is left"
 
 
@@ -227,21 +228,21 @@ def test_every_entry_problem_is_named_in_one_message(run):
 
 
 def unreadable(monkeypatch, key):
-    real = sysctl_profile.read_value
+    real = profile.read_value
 
     def read_value(path):
-        if path == sysctl_profile.proc_path(key):
+        if path == profile.proc_path(key):
             raise OSError(errno.EACCES, "Permission denied", path)
         return real(path)
 
-    monkeypatch.setattr(sysctl_profile, "read_value", read_value)
+    monkeypatch.setattr(profile, "read_value", read_value)
 
 
 def test_a_parameter_that_cannot_be_read_is_skipped_with_the_reason(run, monkeypatch):
     run.kernel(net__core__somaxconn="128", net__core__rmem_max="4194304")
     unreadable(monkeypatch, "net.core.rmem_max")
     result = run({"net.core.somaxconn": 1024, "net.core.rmem_max": 1}).result
-    assert result["skipped_parameters"] == {"net.core.rmem_max": "cannot be read here: " + sysctl_profile.REASONS[errno.EACCES]}
+    assert result["skipped_parameters"] == {"net.core.rmem_max": "cannot be read here: " + profile.REASONS[errno.EACCES]}
     assert result["applied"] == {"net.core.somaxconn": "1024"}
     assert "# net.core.rmem_max = 1  (skipped: cannot be read here" in run.file.read_text()
 

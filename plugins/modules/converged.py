@@ -1,0 +1,386 @@
+# Copyright: (c) 2026, jvmops.deploy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: converged
+short_description: Tell in one module call whether a host already has everything a role would put there
+version_added: 0.1.0
+author:
+  - jvmops.deploy contributors (@jvmops)
+description:
+  - Looks, without changing anything, at the files, packages, services and live state that a role manages, and
+    returns RV(converged) true only when every one of them is already as asked. A role runs it first and runs its
+    own tasks only when something differs, so that a no-change run costs one module call per host instead of one
+    per task.
+  - O(files) takes the entries of M(jvmops.deploy.config_files), with the same action plugin on the controller
+    (templates rendered as M(ansible.builtin.template) renders them), and compares them as
+    M(jvmops.deploy.config_files) does in check mode (content by SHA-1, owner, group and mode; directories;
+    absent paths). O(files[].validate) is accepted and not run, so that a role can hand both modules one list:
+    what is on the host was checked when it was written.
+  - O(sysctl) and O(alternatives) are compared as M(jvmops.deploy.sysctl_profile) and M(jvmops.deploy.jdk_alternatives)
+    compare them in check mode.
+  - O(packages) must be installed (C(dpkg-query)); O(services) must be enabled or disabled, active or inactive, as
+    asked (C(systemctl show)); O(commands) are read-only probes whose exit status must be O(commands[].rc).
+  - It never changes anything and never reports a change; a difference is a RV(differences) entry, not a
+    failure. An entry the host cannot take (a directory where a file should be) is also a difference: the role's
+    own tasks then fail on it with their usual message.
+  - A probe must not change the host; it runs in check mode too.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: The module only looks; it runs the same way in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: debian
+options:
+  files:
+    description:
+      - Files, directories and absent paths, as O(jvmops.deploy.config_files#module:files) takes them.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest:
+        description: Absolute path on the host.
+        type: path
+        required: true
+      state:
+        description: What O(files[].dest) must be.
+        type: str
+        choices: [file, directory, absent]
+        default: file
+      template:
+        description: A template (role C(templates/) or the play's), rendered on the controller.
+        type: str
+      src:
+        description: A file (role C(files/) or the play's), read on the controller.
+        type: str
+      content:
+        description: The content itself.
+        type: str
+      owner:
+        description: Owner the path must have.
+        type: str
+      group:
+        description: Group the path must have.
+        type: str
+      mode:
+        description: Mode the path must have, octal (quoted) or symbolic.
+        type: raw
+      validate:
+        description: Accepted so that the list of M(jvmops.deploy.config_files) can be given as it is; not run.
+        type: str
+      content_base64:
+        description:
+          - Set by the action plugin to the resolved content, base64-encoded; do not set it yourself.
+        type: str
+  packages:
+    description:
+      - Debian packages that must be installed.
+    type: list
+    elements: str
+    default: []
+  services:
+    description:
+      - systemd units and the state they must be in. A state left out is not looked at.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The unit (C(.service) may be left out).
+        type: str
+        required: true
+      enabled:
+        description:
+          - Whether the unit must be enabled at boot. C(static), C(alias), C(indirect) and C(generated) units count as
+            enabled, as for C(systemctl is-enabled); a unit that does not exist counts as disabled.
+        type: bool
+      active:
+        description: Whether the unit must be running (C(ActiveState=active)) or not.
+        type: bool
+  sysctl:
+    description:
+      - Kernel parameters as M(jvmops.deploy.sysctl_profile) takes them (O(sysctl.parameters), O(sysctl.file),
+        O(sysctl.strict)), compared live and in the file as that module does in check mode. A parameter this kernel
+        refuses is not a difference (the module would skip it again); its warning is given as that module gives it.
+    type: dict
+    suboptions:
+      parameters:
+        description: Kernel parameters in dotted form and their values.
+        type: dict
+        required: true
+      file:
+        description: The file that persists them.
+        type: path
+        default: /etc/sysctl.d/60-jvmops.conf
+      strict:
+        description: As for M(jvmops.deploy.sysctl_profile); a parameter it would refuse is a difference.
+        type: bool
+        default: false
+  alternatives:
+    description:
+      - JDK commands as M(jvmops.deploy.jdk_alternatives) takes them, compared as that module does in check mode.
+        RV(java_version) is then returned too.
+    type: dict
+    suboptions:
+      select:
+        description: The JDK home whose commands must be selected.
+        type: path
+        required: true
+      register:
+        description: JDK homes whose commands must be registered.
+        type: list
+        elements: path
+        default: []
+      commands:
+        description: Command names.
+        type: list
+        elements: str
+        required: true
+      priority:
+        description: The priority they are registered with.
+        type: int
+        default: 100
+      link_dir:
+        description: Where the generic links are.
+        type: path
+        default: /usr/bin
+  commands:
+    description:
+      - Read-only probes run on the host, without a shell (give C(sh -c) for one).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      argv:
+        description: The command and its arguments.
+        type: list
+        elements: str
+        required: true
+      rc:
+        description: The exit status that means converged.
+        type: int
+        default: 0
+notes:
+  - A role that uses it keeps its own tasks for the case where something differs, so the fast path can only make a
+    run faster; it cannot make it do less than the role's tasks would.
+seealso:
+  - module: jvmops.deploy.config_files
+"""
+
+EXAMPLES = r"""
+- name: Look whether HAProxy is already as asked (one module call)
+  jvmops.deploy.converged:
+    packages: [haproxy]
+    files:
+      - {dest: /etc/haproxy/haproxy.cfg, template: haproxy.cfg.j2, owner: root, group: root, mode: "0644", validate: haproxy -c -f %s}
+    services:
+      - {name: haproxy, enabled: true, active: true}
+    commands:
+      - argv: [test, -f, /var/lib/haproxy/server-state]
+  register: haproxy_state
+
+- name: Install and configure HAProxy
+  ansible.builtin.include_tasks: converge.yml
+  when: not haproxy_state.converged
+"""
+
+RETURN = r"""
+converged:
+  description: Whether everything asked is already there.
+  returned: success
+  type: bool
+  sample: false
+differences:
+  description: What differs, one line each (for files the path only, never the content).
+  returned: success
+  type: list
+  elements: str
+  sample: ["file /etc/haproxy/haproxy.cfg differs", "service haproxy.service is not active (failed)"]
+java_version:
+  description: What C(java -version) prints through the generic C(java) link, as M(jvmops.deploy.jdk_alternatives) returns it.
+  returned: when O(alternatives) is given
+  type: str
+  sample: 'openjdk version "17.0.13" 2024-10-15'
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.jvmops.deploy.plugins.module_utils import _jdk_alternatives as alternatives
+from ansible_collections.jvmops.deploy.plugins.module_utils import _sysctl_profile as sysctl
+from ansible_collections.jvmops.deploy.plugins.module_utils._config_files import FILE_OPTIONS, ConfigFilesError, apply
+
+# UnitFileState values for which `systemctl is-enabled` exits 0.
+ENABLED_STATES = frozenset(("enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient", "linked",
+                            "linked-runtime"))
+
+
+class Part:
+    """The module as one of the collection's modules sees it: its own options, check mode, no diff, warnings kept."""
+
+    def __init__(self, module, params):
+        self._module = module
+        self.params = params
+        self.check_mode = True
+        self._diff = False
+        self.warnings = []
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+def sysctl_differences(module):
+    """What jvmops.deploy.sysctl_profile would change (a skipped parameter is not a difference: it would stay skipped)."""
+    params = module.params["sysctl"]
+    if params is None:
+        return []
+    part = Part(module, params)
+    try:
+        changed, result = sysctl.apply(part)
+    except sysctl.SysctlProfileError as exc:
+        return [f"sysctl: {exc}"]
+    if not changed:
+        for warning in part.warnings:  # the parameters this kernel refuses, as sysctl_profile says on every run
+            module.warn(warning)
+        return []
+    if result["applied"]:
+        return [f"kernel parameters differ: {', '.join(sorted(result['applied']))}"]
+    return [f"file {params['file']} differs"]
+
+
+def alternatives_differences(module, facts):
+    """What jvmops.deploy.jdk_alternatives would change; facts gets its java_version."""
+    params = module.params["alternatives"]
+    if params is None:
+        return []
+    try:
+        result = alternatives.apply(Part(module, params))
+    except alternatives.JdkAlternativesError as exc:
+        return [f"alternatives: {exc}"]
+    facts["java_version"] = result["java_version"]
+    if result["missing_homes"]:
+        return [f"JDK homes missing: {', '.join(result['missing_homes'])}"]
+    return [f"update-alternatives {' '.join(action)}" for action in result["actions"]]
+
+
+def file_differences(module):
+    """What config_files would change, as lines (config_files in check mode, without its diff)."""
+    if not module.params["files"]:
+        return []
+    check_mode, diff = module.check_mode, module._diff  # pylint: disable=protected-access
+    module.check_mode, module._diff = True, False  # pylint: disable=protected-access
+    try:
+        _changed, result = apply(module)
+    except ConfigFilesError as exc:
+        return [f"files: {exc}"]
+    except OSError as exc:
+        return [f"files: {exc}"]
+    finally:
+        module.check_mode, module._diff = check_mode, diff  # pylint: disable=protected-access
+    return [f"{item['state']} {item['dest']} differs" for item in result["files"] if item["changed"]]
+
+
+def package_differences(module):
+    names = module.params["packages"]
+    if not names:
+        return []
+    dpkg_query = module.get_bin_path("dpkg-query")
+    if dpkg_query is None:
+        return ["packages: dpkg-query not found"]
+    _rc, out, _err = module.run_command([dpkg_query, "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", "--", *names])
+    installed = {line.split()[0] for line in out.splitlines() if len(line.split()) > 1 and line.split()[1].startswith("ii")}
+    return [f"package {name} is not installed" for name in names if name not in installed]
+
+
+def unit_name(name):
+    return name if "." in name else f"{name}.service"
+
+
+def service_differences(module):
+    services = module.params["services"]
+    if not services:
+        return []
+    systemctl = module.get_bin_path("systemctl")
+    if systemctl is None:
+        return ["services: systemctl not found"]
+    units = [unit_name(service["name"]) for service in services]
+    rc, out, err = module.run_command([systemctl, "show", "--property=Id,UnitFileState,ActiveState,LoadState", "--", *units])
+    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line) for block in out.strip().split("\n\n")]
+    if rc != 0 or len(blocks) != len(units):
+        return [f"services: systemctl show failed: {(err or out).strip() or f'exit status {rc}'}"]
+    differences = []
+    for service, unit, props in zip(services, units, blocks):
+        found = props.get("LoadState") != "not-found"
+        enabled = found and props.get("UnitFileState") in ENABLED_STATES
+        active = props.get("ActiveState") == "active"
+        if service["enabled"] is not None and enabled != service["enabled"]:
+            differences.append(f"service {unit} is {'' if enabled else 'not '}enabled"
+                               + ("" if found else " (no such unit)"))
+        if service["active"] is not None and active != service["active"]:
+            differences.append(f"service {unit} is {'' if active else 'not '}active ({props.get('ActiveState', 'unknown')})")
+    return differences
+
+
+def command_differences(module):
+    differences = []
+    for command in module.params["commands"]:
+        argv = command["argv"]
+        if not argv:
+            differences.append("commands: an empty argv")
+            continue
+        executable = argv[0] if os.path.isabs(argv[0]) else module.get_bin_path(argv[0])
+        if executable is None or not os.access(executable, os.X_OK):
+            differences.append(f"command {argv[0]} not found")  # a file the role's own tasks write, say
+            continue
+        rc, _out, _err = module.run_command([executable, *argv[1:]])
+        if rc != command["rc"]:
+            differences.append(f"command {' '.join(argv)} exited {rc}, not {command['rc']}")
+    return differences
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_OPTIONS},
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "services": {"type": "list", "elements": "dict", "default": [], "options": {
+                "name": {"type": "str", "required": True},
+                "enabled": {"type": "bool"},
+                "active": {"type": "bool"},
+            }},
+            "sysctl": {"type": "dict", "options": sysctl.OPTIONS},
+            "alternatives": {"type": "dict", "options": alternatives.OPTIONS},
+            "commands": {"type": "list", "elements": "dict", "default": [], "options": {
+                "argv": {"type": "list", "elements": "str", "required": True},
+                "rc": {"type": "int", "default": 0},
+            }},
+        },
+        supports_check_mode=True,
+    )
+    # The probes read the host the same way whatever the locale.
+    os.environ.update(LC_ALL="C")
+    facts = {}
+    differences = (file_differences(module) + package_differences(module) + service_differences(module)
+                   + sysctl_differences(module) + alternatives_differences(module, facts) + command_differences(module))
+    module.exit_json(changed=False, converged=not differences, differences=differences, **facts)
+
+
+if __name__ == "__main__":
+    main()
