@@ -12,7 +12,7 @@ from ansible_collections.jvmops.deploy.plugins.action.config_files import check_
 
 MODULE = "jvmops.deploy.converged"
 SERVICE_KEYS = frozenset(("name", "enabled", "active"))
-COMMAND_KEYS = frozenset(("argv", "rc"))
+COMMAND_KEYS = frozenset(("argv", "rc", "output"))
 
 
 def check_list(name, value, keys=None):
@@ -32,13 +32,21 @@ def check_list(name, value, keys=None):
 
 
 class ActionModule(ConfigFilesAction):
-    _VALID_ARGS = frozenset(("files", "packages", "services", "sysctl", "alternatives", "commands"))
+    _VALID_ARGS = frozenset(("problems", "files", "packages", "services", "sysctl", "alternatives", "commands"))
 
     def run(self, tmp=None, task_vars=None):
         if task_vars is None:
             task_vars = {}
         result = super(ConfigFilesAction, self).run(tmp, task_vars)  # ActionBase.run: the common checks
         del tmp  # no effect
+        problems = self._task.args.get("problems") or []
+        if isinstance(problems, str):
+            problems = [problems]
+        if not isinstance(problems, list) or not all(isinstance(problem, str) for problem in problems):
+            raise AnsibleActionFail(f"problems must be a string or a list of strings, got {problems!r}")
+        if any(problems):
+            # The role's own check of its settings: its message, before the host is looked at.
+            raise AnsibleActionFail("; ".join(problem for problem in problems if problem))
         args = {key: self._task.args.get(key) or [] for key in ("files", "packages", "services", "commands")}
         check_files(args["files"])
         check_list("packages", args["packages"])

@@ -45,6 +45,14 @@ attributes:
   platform:
     platforms: debian
 options:
+  problems:
+    description:
+      - What is wrong with the settings the check is for, as the role worked it out (every problem at once, each
+        naming the variable and the rule); an empty string or list when nothing is.
+      - When there is something, the task fails with it (the entries joined by C(; )) on the controller, before the
+        host is looked at and before any template is rendered, so that a role needs no task of its own for that.
+    type: raw
+    default: []
   files:
     description:
       - Files, directories and absent paths, as O(jvmops.deploy.config_files#module:files) takes them.
@@ -174,6 +182,11 @@ options:
         description: The exit status that means converged.
         type: int
         default: 0
+      output:
+        description:
+          - A regular expression that the command's output (standard output, then standard error) must match
+            (searched anywhere, as the C(search) test does).
+        type: str
 notes:
   - A role that uses it keeps its own tasks for the case where something differs, so the fast path can only make a
     run faster; it cannot make it do less than the role's tasks would.
@@ -184,6 +197,7 @@ seealso:
 EXAMPLES = r"""
 - name: Look whether HAProxy is already as asked (one module call)
   jvmops.deploy.converged:
+    problems: "{{ 'haproxy: haproxy_maxconn must be a whole number' if haproxy_maxconn | int < 1 else '' }}"
     packages: [haproxy]
     files:
       - {dest: /etc/haproxy/haproxy.cfg, template: haproxy.cfg.j2, owner: root, group: root, mode: "0644", validate: haproxy -c -f %s}
@@ -218,6 +232,7 @@ java_version:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.jvmops.deploy.plugins.module_utils import _jdk_alternatives as alternatives
@@ -349,15 +364,18 @@ def command_differences(module):
         if executable is None or not os.access(executable, os.X_OK):
             differences.append(f"command {argv[0]} not found")  # a file the role's own tasks write, say
             continue
-        rc, _out, _err = module.run_command([executable, *argv[1:]])
+        rc, out, err = module.run_command([executable, *argv[1:]])
         if rc != command["rc"]:
             differences.append(f"command {' '.join(argv)} exited {rc}, not {command['rc']}")
+        elif command["output"] is not None and not re.search(command["output"], out + err):
+            differences.append(f"command {' '.join(argv)} printed no match for {command['output']}")
     return differences
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
+            "problems": {"type": "raw", "default": []},  # handled by the action plugin
             "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_OPTIONS},
             "packages": {"type": "list", "elements": "str", "default": []},
             "services": {"type": "list", "elements": "dict", "default": [], "options": {
@@ -370,6 +388,7 @@ def main():
             "commands": {"type": "list", "elements": "dict", "default": [], "options": {
                 "argv": {"type": "list", "elements": "str", "required": True},
                 "rc": {"type": "int", "default": 0},
+                "output": {"type": "str"},
             }},
         },
         supports_check_mode=True,
