@@ -12,6 +12,8 @@ from ansible_collections.jvmops.deploy.plugins.action.config_files import check_
 
 MODULE = "jvmops.deploy.converged"
 SERVICE_KEYS = frozenset(("name", "enabled", "active"))
+LINK_KEYS = frozenset(("dest", "src"))
+USER_KEYS = frozenset(("name", "group", "home", "shell"))
 COMMAND_KEYS = frozenset(("argv", "rc", "output"))
 
 
@@ -22,7 +24,7 @@ def check_list(name, value, keys=None):
     for index, entry in enumerate(value):
         if keys is None:
             if not isinstance(entry, str) or not entry:
-                raise AnsibleActionFail(f"{name}[{index}] must be a package name (a non-empty string), got {entry!r}")
+                raise AnsibleActionFail(f"{name}[{index}] must be a name (a non-empty string), got {entry!r}")
             continue
         if not isinstance(entry, dict):
             raise AnsibleActionFail(f"{name}[{index}] must be a dict with {', '.join(sorted(keys))}, got {type(entry).__name__}")
@@ -32,7 +34,8 @@ def check_list(name, value, keys=None):
 
 
 class ActionModule(ConfigFilesAction):
-    _VALID_ARGS = frozenset(("problems", "files", "packages", "services", "sysctl", "alternatives", "commands"))
+    _VALID_ARGS = frozenset(("problems", "files", "links", "groups", "users", "packages", "services", "sysctl", "alternatives",
+                             "commands"))
 
     def run(self, tmp=None, task_vars=None):
         if task_vars is None:
@@ -47,8 +50,12 @@ class ActionModule(ConfigFilesAction):
         if any(problems):
             # The role's own check of its settings: its message, before the host is looked at.
             raise AnsibleActionFail("; ".join(problem for problem in problems if problem))
-        args = {key: self._task.args.get(key) or [] for key in ("files", "packages", "services", "commands")}
+        args = {key: self._task.args.get(key) or [] for key in ("files", "links", "groups", "users", "packages", "services",
+                                                                "commands")}
         check_files(args["files"])
+        check_list("links", args["links"], LINK_KEYS)
+        check_list("groups", args["groups"])
+        check_list("users", args["users"], USER_KEYS)
         check_list("packages", args["packages"])
         check_list("services", args["services"], SERVICE_KEYS)
         check_list("commands", args["commands"], COMMAND_KEYS)

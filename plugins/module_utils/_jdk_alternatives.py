@@ -155,7 +155,8 @@ def java_version(module, link_dir):
     return text if rc == 0 else f"{java} -version failed (exit {rc}): {text}"
 
 
-def apply(module):
+def apply(module, with_version=True):
+    """The run's result; without with_version, java_version is not asked (None)."""
     params = module.params
     validate(params)
     tool = Alternatives(module)
@@ -170,7 +171,7 @@ def apply(module):
         "actions": actions,
         "selected": selected,
         "missing_homes": missing,
-        "java_version": java_version(module, params["link_dir"]),
+        "java_version": java_version(module, params["link_dir"]) if with_version else None,
     }
     if module._diff:  # pylint: disable=protected-access
         result["diff"] = {"before_header": "update-alternatives", "after_header": "update-alternatives",

@@ -21,6 +21,7 @@ description:
     what is on the host was checked when it was written.
   - O(sysctl) and O(alternatives) are compared as M(jvmops.deploy.sysctl_profile) and M(jvmops.deploy.jdk_alternatives)
     compare them in check mode.
+  - O(groups) and O(users) must exist as given, O(links) must point where given.
   - O(packages) must be installed (C(dpkg-query)); O(services) must be enabled or disabled, active or inactive, as
     asked (C(systemctl show)); O(commands) are read-only probes whose exit status must be O(commands[].rc).
   - It never changes anything and never reports a change; a difference is a RV(differences) entry, not a
@@ -94,6 +95,48 @@ options:
         description:
           - Set by the action plugin to the resolved content, base64-encoded; do not set it yourself.
         type: str
+  links:
+    description:
+      - Symbolic links that must exist and point at O(links[].src), as written (not resolved).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest:
+        description: The link.
+        type: path
+        required: true
+      src:
+        description: What it must point at.
+        type: str
+        required: true
+  groups:
+    description:
+      - Groups that must exist.
+    type: list
+    elements: str
+    default: []
+  users:
+    description:
+      - Users that must exist, with the primary group, home directory and shell given (those left out are not
+        looked at).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The user.
+        type: str
+        required: true
+      group:
+        description: Its primary group.
+        type: str
+      home:
+        description: Its home directory.
+        type: path
+      shell:
+        description: Its login shell.
+        type: str
   packages:
     description:
       - Debian packages that must be installed.
@@ -140,8 +183,8 @@ options:
         default: false
   alternatives:
     description:
-      - JDK commands as M(jvmops.deploy.jdk_alternatives) takes them, compared as that module does in check mode.
-        RV(java_version) is then returned too.
+      - JDK commands as M(jvmops.deploy.jdk_alternatives) takes them, compared as that module does in check mode
+        (without its C(java -version); give a probe in O(commands) for that).
     type: dict
     suboptions:
       select:
@@ -224,14 +267,18 @@ differences:
   type: list
   elements: str
   sample: ["file /etc/haproxy/haproxy.cfg differs", "service haproxy.service is not active (failed)"]
-java_version:
-  description: What C(java -version) prints through the generic C(java) link, as M(jvmops.deploy.jdk_alternatives) returns it.
-  returned: when O(alternatives) is given
-  type: str
-  sample: 'openjdk version "17.0.13" 2024-10-15'
+differing:
+  description:
+    - RV(differences) by option (C(users) for O(groups) and O(users) alike), for a role that handles each part on
+      its own; only the options where something differs.
+  returned: success
+  type: dict
+  sample: {"links": ["link /srv/hello/current points at releases/0a1b2c3d4e5f, not releases/5f4e3d2c1b0a"]}
 """
 
+import grp
 import os
+import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -280,16 +327,15 @@ def sysctl_differences(module):
     return [f"file {params['file']} differs"]
 
 
-def alternatives_differences(module, facts):
-    """What jvmops.deploy.jdk_alternatives would change; facts gets its java_version."""
+def alternatives_differences(module):
+    """What jvmops.deploy.jdk_alternatives would change (java -version is a probe of its own, in commands)."""
     params = module.params["alternatives"]
     if params is None:
         return []
     try:
-        result = alternatives.apply(Part(module, params))
+        result = alternatives.apply(Part(module, params), with_version=False)
     except alternatives.JdkAlternativesError as exc:
         return [f"alternatives: {exc}"]
-    facts["java_version"] = result["java_version"]
     if result["missing_homes"]:
         return [f"JDK homes missing: {', '.join(result['missing_homes'])}"]
     return [f"update-alternatives {' '.join(action)}" for action in result["actions"]]
@@ -310,6 +356,43 @@ def file_differences(module):
     finally:
         module.check_mode, module._diff = check_mode, diff  # pylint: disable=protected-access
     return [f"{item['state']} {item['dest']} differs" for item in result["files"] if item["changed"]]
+
+
+def link_differences(module):
+    differences = []
+    for link in module.params["links"]:
+        dest = link["dest"]
+        if not os.path.islink(dest):
+            differences.append(f"link {dest} is missing" if not os.path.lexists(dest) else f"{dest} is not a link")
+        elif os.readlink(dest) != link["src"]:
+            differences.append(f"link {dest} points at {os.readlink(dest)}, not {link['src']}")
+    return differences
+
+
+def account_differences(module):
+    differences = []
+    for name in module.params["groups"]:
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            differences.append(f"group {name} does not exist")
+    for user in module.params["users"]:
+        try:
+            entry = pwd.getpwnam(user["name"])
+        except KeyError:
+            differences.append(f"user {user['name']} does not exist")
+            continue
+        if user["group"] is not None:
+            try:
+                gid = grp.getgrnam(user["group"]).gr_gid
+            except KeyError:
+                gid = None
+            if entry.pw_gid != gid:
+                differences.append(f"user {user['name']}'s primary group is not {user['group']}")
+        for key, value in (("home", entry.pw_dir), ("shell", entry.pw_shell)):
+            if user[key] is not None and value != user[key]:
+                differences.append(f"user {user['name']}'s {key} is {value}, not {user[key]}")
+    return differences
 
 
 def package_differences(module):
@@ -377,6 +460,17 @@ def main():
         argument_spec={
             "problems": {"type": "raw", "default": []},  # handled by the action plugin
             "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_OPTIONS},
+            "links": {"type": "list", "elements": "dict", "default": [], "options": {
+                "dest": {"type": "path", "required": True},
+                "src": {"type": "str", "required": True},
+            }},
+            "groups": {"type": "list", "elements": "str", "default": []},
+            "users": {"type": "list", "elements": "dict", "default": [], "options": {
+                "name": {"type": "str", "required": True},
+                "group": {"type": "str"},
+                "home": {"type": "path"},
+                "shell": {"type": "str"},
+            }},
             "packages": {"type": "list", "elements": "str", "default": []},
             "services": {"type": "list", "elements": "dict", "default": [], "options": {
                 "name": {"type": "str", "required": True},
@@ -395,10 +489,19 @@ def main():
     )
     # The probes read the host the same way whatever the locale.
     os.environ.update(LC_ALL="C")
-    facts = {}
-    differences = (file_differences(module) + package_differences(module) + service_differences(module)
-                   + sysctl_differences(module) + alternatives_differences(module, facts) + command_differences(module))
-    module.exit_json(changed=False, converged=not differences, differences=differences, **facts)
+    differing = {
+        "users": account_differences(module),
+        "files": file_differences(module),
+        "links": link_differences(module),
+        "packages": package_differences(module),
+        "services": service_differences(module),
+        "sysctl": sysctl_differences(module),
+        "alternatives": alternatives_differences(module),
+        "commands": command_differences(module),
+    }
+    differences = [line for lines in differing.values() for line in lines]
+    module.exit_json(changed=False, converged=not differences, differences=differences,
+                     differing={kind: lines for kind, lines in differing.items() if lines})
 
 
 if __name__ == "__main__":
