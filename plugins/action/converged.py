@@ -60,11 +60,13 @@ class ActionModule(ConfigFilesAction):
         check_list("services", args["services"], SERVICE_KEYS)
         check_list("commands", args["commands"], COMMAND_KEYS)
         args["files"] = [module_entry(entry, self._content(index, entry, task_vars)) for index, entry in enumerate(args["files"])]
+        given = any(args.values())
         for key in ("sysctl", "alternatives"):  # checked by the module's argument_spec
             if self._task.args.get(key) is not None:
                 args[key] = self._task.args[key]
-        if not any(args.values()):
-            result.update(changed=False, converged=True, differences=[])
+                given = True
+        if not given:
+            result.update(changed=False, converged=True, differences=[], differing={})
             return result
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         return result

@@ -71,7 +71,11 @@ def file_digest(path):
 def tree_digest(top):
     """One SHA-256 over the entries under top: relative path, mode, kind, and content digest or link target."""
     lines = []
-    for root, dirs, files in os.walk(top):
+
+    def unreadable(exc):
+        raise exc
+
+    for root, dirs, files in os.walk(top, onerror=unreadable):
         dirs.sort()
         for name in sorted(dirs + files):
             path = os.path.join(root, name)

@@ -17,15 +17,15 @@ description:
   - O(files) takes the entries of M(jvmops.deploy.config_files), with the same action plugin on the controller
     (templates rendered as M(ansible.builtin.template) renders them), and compares them as
     M(jvmops.deploy.config_files) does in check mode (content by SHA-1, owner, group and mode; directories;
-    absent paths). O(files[].validate) is accepted and not run, so that a role can hand both modules one list:
-    what is on the host was checked when it was written.
+    absent paths). O(files[].validate) is accepted and not run, so that a role can hand both modules one list
+    (what is on the host was checked when it was written).
   - O(sysctl) and O(alternatives) are compared as M(jvmops.deploy.sysctl_profile) and M(jvmops.deploy.jdk_alternatives)
     compare them in check mode.
   - O(groups) and O(users) must exist as given, O(links) must point where given.
   - O(packages) must be installed (C(dpkg-query)); O(services) must be enabled or disabled, active or inactive, as
     asked (C(systemctl show)); O(commands) are read-only probes whose exit status must be O(commands[].rc).
   - It never changes anything and never reports a change; a difference is a RV(differences) entry, not a
-    failure. An entry the host cannot take (a directory where a file should be) is also a difference: the role's
+    failure. An entry the host cannot take (a directory where a file should be) is also a difference, and the role's
     own tasks then fail on it with their usual message.
   - A probe must not change the host; it runs in check mode too.
 extends_documentation_fragment:
@@ -284,7 +284,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.jvmops.deploy.plugins.module_utils import _jdk_alternatives as alternatives
 from ansible_collections.jvmops.deploy.plugins.module_utils import _sysctl_profile as sysctl
-from ansible_collections.jvmops.deploy.plugins.module_utils._config_files import FILE_OPTIONS, ConfigFilesError, apply
+from ansible_collections.jvmops.deploy.plugins.module_utils._config_files import FILE_OPTIONS, ConfigFilesError, apply, known
 
 # UnitFileState values for which `systemctl is-enabled` exits 0.
 ENABLED_STATES = frozenset(("enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient", "linked",
@@ -342,20 +342,22 @@ def alternatives_differences(module):
 
 
 def file_differences(module):
-    """What config_files would change, as lines (config_files in check mode, without its diff)."""
-    if not module.params["files"]:
-        return []
-    check_mode, diff = module.check_mode, module._diff  # pylint: disable=protected-access
-    module.check_mode, module._diff = True, False  # pylint: disable=protected-access
+    """What config_files would change, as lines (config_files in check mode, without its diff). An owner or group this
+    host does not have yet (a user the role is about to create) is a difference, not a failure."""
+    differences, entries = [], []
+    for entry in module.params["files"]:
+        unknown = None if entry["state"] == "absent" else known(entry["owner"], entry["group"])
+        if unknown:
+            differences.append(f"{entry['state']} {entry['dest']} differs ({unknown})")
+        else:
+            entries.append(entry)
+    if not entries:
+        return differences
     try:
-        _changed, result = apply(module)
-    except ConfigFilesError as exc:
-        return [f"files: {exc}"]
-    except OSError as exc:
-        return [f"files: {exc}"]
-    finally:
-        module.check_mode, module._diff = check_mode, diff  # pylint: disable=protected-access
-    return [f"{item['state']} {item['dest']} differs" for item in result["files"] if item["changed"]]
+        _changed, result = apply(Part(module, {"files": entries}))
+    except (ConfigFilesError, OSError) as exc:
+        return differences + [f"files: {exc}"]
+    return differences + [f"{item['state']} {item['dest']} differs" for item in result["files"] if item["changed"]]
 
 
 def link_differences(module):
@@ -384,7 +386,7 @@ def account_differences(module):
             continue
         if user["group"] is not None:
             try:
-                gid = grp.getgrnam(user["group"]).gr_gid
+                gid = int(user["group"]) if user["group"].isdigit() else grp.getgrnam(user["group"]).gr_gid
             except KeyError:
                 gid = None
             if entry.pw_gid != gid:
@@ -403,7 +405,9 @@ def package_differences(module):
     if dpkg_query is None:
         return ["packages: dpkg-query not found"]
     _rc, out, _err = module.run_command([dpkg_query, "-W", "-f", "${Package} ${db:Status-Abbrev}\\n", "--", *names])
-    installed = {line.split()[0] for line in out.splitlines() if len(line.split()) > 1 and line.split()[1].startswith("ii")}
+    # ${db:Status-Abbrev}: the wanted action, then the state (i for installed, whether held or not), then an error flag.
+    installed = {line.split()[0] for line in out.splitlines()
+                 if len(line.split(" ", 1)) > 1 and line.split(" ", 1)[1][1:3] == "i "}
     return [f"package {name} is not installed" for name in names if name not in installed]
 
 
@@ -450,7 +454,7 @@ def command_differences(module):
         rc, out, err = module.run_command([executable, *argv[1:]])
         if rc != command["rc"]:
             differences.append(f"command {' '.join(argv)} exited {rc}, not {command['rc']}")
-        elif command["output"] is not None and not re.search(command["output"], out + err):
+        elif command["output"] is not None and not re.search(command["output"], out + err, re.S):
             differences.append(f"command {' '.join(argv)} printed no match for {command['output']}")
     return differences
 
@@ -487,6 +491,14 @@ def main():
         },
         supports_check_mode=True,
     )
+    # It only looks: whatever it reuses from the collection's other modules runs as in check mode.
+    module.check_mode = True
+    for index, command in enumerate(module.params["commands"]):
+        if command["output"] is not None:
+            try:
+                re.compile(command["output"])
+            except re.error as exc:
+                module.fail_json(msg=f"commands[{index}].output: not a regular expression ({exc}): {command['output']!r}")
     # The probes read the host the same way whatever the locale.
     os.environ.update(LC_ALL="C")
     differing = {

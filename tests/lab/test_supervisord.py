@@ -52,3 +52,20 @@ def test_bad_program_is_refused_and_the_live_one_keeps_running(lab):
     assert "failed to validate" in run.output or "startsecs" in run.output, run
     assert lab.ssh("app1", "cat /etc/supervisor/conf.d/alpha.conf").stdout == live
     assert pids(lab) == before
+
+
+def test_a_stopped_program_or_daemon_is_noticed_and_started_again(lab):
+    """A no-change run checks in one module call; what it checks must include what runs, not only the files."""
+    lab.converge(PLAYBOOK, {"lab_alpha_colour": "blue"})
+    lab.ssh("app1", "supervisorctl stop beta")
+    run = lab.playbook(PLAYBOOK, {"lab_alpha_colour": "blue"})
+    assert run.rc == 0 and run.changed() == {"app1": 1}, run
+    assert "RUNNING" in lab.ssh("app1", "supervisorctl status beta").stdout
+    lab.ssh("app1", "systemctl stop supervisor")
+    run = lab.playbook(PLAYBOOK, {"lab_alpha_colour": "blue"})
+    assert run.rc == 0 and run.changed().get("app1"), run
+    assert lab.ssh("app1", "systemctl is-active supervisor").stdout.strip() == "active"
+    for name in ("alpha", "beta"):
+        assert "RUNNING" in lab.ssh("app1", f"supervisorctl status {name}").stdout, name
+    again = lab.playbook(PLAYBOOK, {"lab_alpha_colour": "blue"})
+    assert again.rc == 0 and not again.changed(), again
