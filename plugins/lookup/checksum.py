@@ -57,15 +57,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.lookup import LookupBase
 
-BLOCK = 1024 * 1024
-
-
-def file_digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from ansible_collections.jvmops.deploy.plugins.module_utils._archive import sha256_file as file_digest
 
 
 def tree_digest(top):

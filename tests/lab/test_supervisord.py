@@ -54,8 +54,9 @@ def test_bad_program_is_refused_and_the_live_one_keeps_running(lab):
     assert pids(lab) == before
 
 
-def test_a_stopped_program_or_daemon_is_noticed_and_started_again(lab):
-    """A no-change run checks in one module call; what it checks must include what runs, not only the files."""
+def test_a_stopped_program_or_daemon_or_an_edited_file_is_noticed_and_put_right(lab):
+    """A no-change run checks in one module call; what it checks must include what runs, not only the files, and a
+    file edited by hand."""
     lab.converge(PLAYBOOK, {"lab_alpha_colour": "blue"})
     lab.ssh("app1", "supervisorctl stop beta")
     run = lab.playbook(PLAYBOOK, {"lab_alpha_colour": "blue"})
@@ -67,5 +68,9 @@ def test_a_stopped_program_or_daemon_is_noticed_and_started_again(lab):
     assert lab.ssh("app1", "systemctl is-active supervisor").stdout.strip() == "active"
     for name in ("alpha", "beta"):
         assert "RUNNING" in lab.ssh("app1", f"supervisorctl status {name}").stdout, name
+    lab.ssh("app1", "echo '; edited by hand' >> /etc/supervisor/conf.d/beta.conf")
+    run = lab.playbook(PLAYBOOK, {"lab_alpha_colour": "blue"})
+    assert run.rc == 0 and run.changed().get("app1"), run
+    assert "edited by hand" not in lab.ssh("app1", "cat /etc/supervisor/conf.d/beta.conf").stdout
     again = lab.playbook(PLAYBOOK, {"lab_alpha_colour": "blue"})
     assert again.rc == 0 and not again.changed(), again

@@ -98,7 +98,7 @@ def test_a_file_gives_the_sha256_of_its_content(lookup, tmp_path):
 
 
 def test_a_file_larger_than_a_block_is_hashed_whole(lookup, tmp_path):
-    data = os.urandom(checksum_module.BLOCK) + b"tail"
+    data = os.urandom(2 * 1024 * 1024 + 7)  # more than one block (1 MiB) read at a time
     big = tmp_path / "big.bin"
     big.write_bytes(data)
     assert lookup(big) == [sha256(data)]
