@@ -139,7 +139,7 @@ def test_site_converges_behind_haproxy_and_nginx(lab, addresses, site_vars, tls,
                  "map $http_upgrade $connection_upgrade", "proxy_set_header Connection $connection_upgrade;"):
         assert line in conf, line
     # Both app hosts are up in HAProxy; the stats page answers on lb1's loopback only.
-    stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+    stat = wait_for_server_states(lab, {"app1": "UP", "app2": "UP"})
     assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
     assert "Statistics Report" in lab.ssh("lb1", "python3 -c \"import urllib.request as u; "
                                                  "print(u.urlopen('http://127.0.0.1:8404/stats').read().decode())\"").stdout
@@ -155,6 +155,19 @@ def server_states(stat_csv, backend="app"):
     head = rows[0]
     return {row[1]: row[head.index("status")] for row in rows[1:]
             if row[0] == backend and row[1] not in ("BACKEND", "FRONTEND")}
+
+
+def wait_for_server_states(lab, wanted, timeout=10):
+    """Poll HAProxy's stats on lb1 until the app backend's servers have the wanted states; return the last stats.
+
+    A server put back at the end of a run shows "UP 1/2" (in rotation, its health one check short of full) until
+    HAProxy's next check, up to `inter` (2 s) later: the wait is for that check, not a sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+        if server_states(stat) == wanted or time.monotonic() > deadline:
+            return stat
+        time.sleep(0.2)
 
 
 def processes(lab, name):
@@ -250,7 +263,7 @@ def test_failed_deploy_stops_the_rollout_and_leaves_the_host_out(lab, addresses,
         assert "app2" not in run.recap or run.recap["app2"]["changed"] == 0, run.recap
         # app2 still runs the old program, app1 is out of both proxies.
         assert lab.ssh("app2", "supervisorctl pid hello").stdout.strip() == app2_pid
-        stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+        stat = wait_for_server_states(lab, {"app1": "MAINT", "app2": "UP"})
         assert server_states(stat) == {"app1": "MAINT", "app2": "UP"}, stat
         assert re.search(rf"server {re.escape(addresses['app1'])}:8000 .*down;",
                          lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout)
@@ -259,7 +272,7 @@ def test_failed_deploy_stops_the_rollout_and_leaves_the_host_out(lab, addresses,
     # The next good run deploys app1 again and puts it back.
     again = lab.playbook(SITE, extra_json=site_vars)
     assert again.rc == 0, again
-    stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+    stat = wait_for_server_states(lab, {"app1": "UP", "app2": "UP"})
     assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
     assert "down;" not in lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout
     assert get(f"http://{addresses['app1']}/health") == (200, "OK\n")
@@ -393,7 +406,7 @@ def test_site_as_an_awx_job_rolls_out_a_new_build_under_load(lab, awx, site_vars
     assert not {"runner_on_failed", "runner_on_unreachable"} & set(names), job
     assert set(job.task_results("Drain the server in HAProxy")) == set(APPS), job
     assert {v["version"] for v in versions(fronts, tls).values()} == {"3.0.0-awx"}
-    stat = lab.ssh("lb1", "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+    stat = wait_for_server_states(lab, {"app1": "UP", "app2": "UP"})
     assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
     assert job.leaks(awx_secrets(tls, awx)) == []
 
