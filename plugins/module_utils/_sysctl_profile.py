@@ -19,7 +19,12 @@ OPTIONS = {
     "parameters": {"type": "dict", "required": True},
     "file": {"type": "path", "default": "/etc/sysctl.d/60-jvmops.conf"},
     "strict": {"type": "bool", "default": False},
+    "floors": {"type": "list", "elements": "str", "default": []},
 }
+# Lists of ports, which the kernel reads back sorted and with runs of ports merged into ranges: compared as sets.
+PORT_LISTS = ("net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_local_unbindable_ports")
+NUMBERS = re.compile(r"^[0-9]+( [0-9]+)*$")
+PORTS = re.compile(r"^([0-9]+(-[0-9]+)?)(,[0-9]+(-[0-9]+)?)*$")
 KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 # Where the kernel parameters are read and written (tests point it at a directory of their own).
 PROC_ROOT = "/proc/sys"
@@ -47,6 +52,35 @@ def normalize(value):
     return " ".join(str(value).split())
 
 
+def ports(value):
+    """The set of ports a port list (8000,4430 or 4430,8000-8001) names; None when it is not one."""
+    text = value.replace(" ", "")
+    if text == "":
+        return set()
+    if not PORTS.match(text):
+        return None
+    found = set()
+    for part in text.split(","):
+        low, _sep, high = part.partition("-")
+        found.update(range(int(low), int(high or low) + 1))
+    return found
+
+
+def same(key, live, wanted):
+    """Whether the live value is the wanted one (port lists in any order or range notation)."""
+    if live == wanted:
+        return True
+    return key in PORT_LISTS and ports(live) is not None and ports(live) == ports(wanted)
+
+
+def at_least(live, floor):
+    """For a parameter whose value is a floor: each field the larger of the live and the floor's (so a host with
+    more keeps it), or the floor itself when the live value is not numbers of the same shape."""
+    if not NUMBERS.match(live) or len(live.split()) != len(floor.split()):
+        return floor
+    return " ".join(str(max(int(a), int(b))) for a, b in zip(live.split(), floor.split()))
+
+
 def proc_path(key):
     return os.path.join(PROC_ROOT, key.replace(".", "/"))
 
@@ -61,9 +95,11 @@ def write_value(path, value):
         handle.write(value + "\n")
 
 
-def render_file(wanted, skipped):
+def render_file(wanted, skipped, kept=None):
     lines = ["# Managed by jvmops.deploy.sysctl_profile: edits are overwritten.", ""]
     for key in sorted(wanted):
+        if key in (kept or {}):
+            lines.append(f"# {key}: the floor is {kept[key]}; this host had more, which is kept")
         if key in skipped:
             lines.append(f"# {key} = {wanted[key]}  (skipped: {skipped[key]})")
         else:
@@ -82,6 +118,19 @@ def validate(params):
         wanted[str(key)] = normalize(value)
     if not wanted:
         raise SysctlProfileError("parameters: give at least one kernel parameter")
+    floors = [str(key) for key in params.get("floors") or []]
+    not_given = [key for key in floors if key not in wanted]
+    if not_given:
+        raise SysctlProfileError(f"floors: {', '.join(not_given)} not in parameters; floors names parameters whose "
+                                 "values are minimums; nothing was changed")
+    not_numbers = [f"{key} = {wanted[key]}" for key in floors if not NUMBERS.match(wanted[key])]
+    if not_numbers:
+        raise SysctlProfileError(f"floors: a floor must be whole numbers separated by spaces, got {'; '.join(not_numbers)}; "
+                                 "nothing was changed")
+    bad_ports = [f"{key} = {wanted[key]}" for key in PORT_LISTS if key in wanted and ports(wanted[key]) is None]
+    if bad_ports:
+        raise SysctlProfileError(f"parameters: a port list is ports and ranges separated by commas (8000,4430 or "
+                                 f"8000-8010), got {'; '.join(bad_ports)}; nothing was changed")
     problems = [problem for problem in (entry_problem(key) for key in sorted(wanted)) if problem]
     if problems:
         raise SysctlProfileError("parameters: " + "; ".join(problems) + "; nothing was changed")
@@ -154,8 +203,11 @@ def recorded_skips(path):
 
 
 def apply_profile(module, wanted):
+    """(applied, unchanged, skipped, values, previous, target, kept): target is what is set and persisted, which for a
+    floor a host already exceeds is the host's value (kept: those floors)."""
     recorded = recorded_skips(module.params["file"])
     applied, unchanged, skipped, values, previous = {}, [], {}, {}, {}
+    target, kept = dict(wanted), {}
     missing = [k for k in wanted if not os.path.exists(proc_path(k))]
     if missing and module.params["strict"]:
         raise SysctlProfileError(f"strict: these kernel parameters do not exist here: {', '.join(sorted(missing))}; "
@@ -172,10 +224,14 @@ def apply_profile(module, wanted):
     if skipped and module.params["strict"]:
         raise SysctlProfileError("strict: " + "; ".join(f"{k}: {r}" for k, r in sorted(skipped.items()))
                                  + "; nothing was changed", skipped_parameters=dict(skipped))
+    for key in sorted(set(previous) & set(module.params.get("floors") or [])):
+        target[key] = at_least(previous[key], wanted[key])
+        if target[key] != wanted[key]:
+            kept[key] = wanted[key]
     for key in sorted(previous):
         path = proc_path(key)
         current = previous[key]
-        if current == wanted[key]:
+        if same(key, current, target[key]):
             unchanged.append(key)
             values[key] = current
             continue
@@ -184,25 +240,25 @@ def apply_profile(module, wanted):
             if not os.access(path, os.W_OK):
                 skipped[key] = REASONS[errno.EACCES]
                 values[key] = current
-            elif recorded.get(key, (None,))[0] == wanted[key]:
+            elif recorded.get(key, (None,))[0] == target[key]:
                 skipped[key] = recorded[key][1]
                 values[key] = current
             else:
-                applied[key] = wanted[key]
-                values[key] = wanted[key]
+                applied[key] = target[key]
+                values[key] = target[key]
             continue
         try:
-            write_value(path, wanted[key])
+            write_value(path, target[key])
         except OSError as exc:
             skipped[key] = REASONS.get(exc.errno, f"the kernel refused it: {to_native(exc.strerror or exc)}")
             values[key] = current
             continue
         values[key] = read_value(path)
-        if values[key] != wanted[key]:
-            skipped[key] = f"the kernel kept {values[key]!r} instead of {wanted[key]!r}"
+        if not same(key, values[key], target[key]):
+            skipped[key] = f"the kernel kept {values[key]!r} instead of {target[key]!r}"
             continue
         applied[key] = values[key]
-    return applied, unchanged, skipped, values, previous
+    return applied, unchanged, skipped, values, previous, target, kept
 
 
 def write_file(module, path, content):
@@ -221,9 +277,9 @@ def write_file(module, path, content):
             os.unlink(tmp)
 
 
-def persist(module, wanted, skipped):
+def persist(module, wanted, skipped, kept=None):
     path = module.params["file"]
-    content = render_file(wanted, skipped)
+    content = render_file(wanted, skipped, kept)
     before = read_text(path)
     if before == content:
         return False, before, content
@@ -235,11 +291,11 @@ def persist(module, wanted, skipped):
 def apply(module):
     """(changed, result) of setting the profile live and persisting it."""
     wanted = validate(module.params)
-    applied, unchanged, skipped, values, previous = apply_profile(module, wanted)
+    applied, unchanged, skipped, values, previous, target, kept = apply_profile(module, wanted)
     if skipped and module.params["strict"]:
         raise SysctlProfileError("strict: the kernel refused " + "; ".join(f"{k}: {r}" for k, r in sorted(skipped.items())),
                                  applied=applied, skipped_parameters=skipped, live_values=values)
-    file_changed, before, after = persist(module, wanted, skipped)
+    file_changed, before, after = persist(module, target, skipped, kept)
     for key in sorted(skipped):
         module.warn(f"kernel parameter {key} skipped: {skipped[key]}")
     result = {
@@ -247,6 +303,7 @@ def apply(module):
         "unchanged": sorted(unchanged),
         "skipped_parameters": skipped,
         "live_values": values,
+        "kept": {key: target[key] for key in sorted(kept)},
         "file": module.params["file"],
     }
     if module._diff:  # pylint: disable=protected-access

@@ -66,15 +66,15 @@ class XitrumPackageError(Exception):
 
 def package(project_dir, main_jar, main_class, dest="target/xitrum", jars=None, classpath_file=None,
             config_dir="config", public_dir="public", copy=None, jvm_options=None, archive=None,
-            archive_prefix=None, check_mode=False, diff=False, workers=None):
+            archive_prefix=None, check_mode=False, diff=False, workers=None, script_dir="script"):
     """Assemble <dest>/{config,public,lib,script}; return the module result (without 'diff' unless asked).
 
     Nothing is written in check mode, and nothing is written at all when an input is wrong.
     """
     sources = _Sources(project_dir=project_dir, main_jar=main_jar, main_class=main_class, dest=dest,
                        jars=jars or [], classpath_file=classpath_file, config_dir=config_dir,
-                       public_dir=public_dir, copy=copy or [], jvm_options=jvm_options or [],
-                       archive=archive, archive_prefix=archive_prefix)
+                       public_dir=public_dir, script_dir=script_dir, copy=copy or [],
+                       jvm_options=jvm_options or [], archive=archive, archive_prefix=archive_prefix)
     state = _DestState.read(sources)
     changes = _Changes(sources, state)
     changes.compare(workers)
@@ -159,7 +159,7 @@ class _Sources:
     # pylint: disable=too-many-instance-attributes
 
     def __init__(self, project_dir, main_jar, main_class, dest, jars, classpath_file, config_dir,
-                 public_dir, copy, jvm_options, archive, archive_prefix):
+                 public_dir, script_dir, copy, jvm_options, archive, archive_prefix):
         # pylint: disable=too-many-arguments,too-many-positional-arguments
         self.project = self._project_dir(project_dir)
         self.project_real = _real(self.project)
@@ -179,6 +179,13 @@ class _Sources:
         self._collect_lib(main_jar, jars, classpath_file)
         self._collect_dir(config_dir, "config", "config_dir")
         self._collect_dir(public_dir, "public", "public_dir")
+        # Like xitrum-package, the project's script/ goes into the package; its own runner and runner.bat (a
+        # Xitrum project has them) give way to the generated ones, which carry main_class and jvm_options.
+        self._collect_dir(script_dir, "script", "script_dir")
+        self.not_copied = sorted(rel for rel in self.generated
+                                 if rel in self.files and self.files[rel].origin == "script_dir")
+        for rel in self.not_copied:
+            del self.files[rel]
         for entry in copy:
             self._collect_copy(entry)
         self._check_names()
@@ -381,7 +388,7 @@ class _Sources:
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            if option == rel:  # the default: a project without config/ or public/ is fine
+            if option == rel:  # the default: a project without config/, public/ or script/ is fine
                 return
             raise XitrumPackageError("%s '%s' does not exist (looked for %s)" % (label, option, path)) from None
         except OSError as exc:
@@ -866,6 +873,7 @@ def _result(sources, changes, checksum, archived, want_diff):
         "archive": sources.archive,
         "archive_checksum": archived.checksum,
         "package_checksum": checksum,
+        "not_copied": sources.not_copied,
     }
     if want_diff:
         lines = ["+ %s" % rel for rel in changes.added]

@@ -165,7 +165,7 @@ options:
   sysctl:
     description:
       - Kernel parameters as M(jvmops.deploy.sysctl_profile) takes them (O(sysctl.parameters), O(sysctl.file),
-        O(sysctl.strict)), compared live and in the file as that module does in check mode. A parameter this kernel
+        O(sysctl.strict), O(sysctl.floors)), compared live and in the file as that module does in check mode. A parameter this kernel
         refuses is not a difference (the module would skip it again); its warning is given as that module gives it.
     type: dict
     suboptions:
@@ -181,6 +181,11 @@ options:
         description: As for M(jvmops.deploy.sysctl_profile); a parameter it would refuse is a difference.
         type: bool
         default: false
+      floors:
+        description: As for M(jvmops.deploy.sysctl_profile); a host above a floor is not a difference.
+        type: list
+        elements: str
+        default: []
   alternatives:
     description:
       - JDK commands as M(jvmops.deploy.jdk_alternatives) takes them, compared as that module does in check mode

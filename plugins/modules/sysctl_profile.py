@@ -39,8 +39,20 @@ options:
     description:
       - Kernel parameters in dotted form and their values. Values with several fields (C(4096 87380 16777216))
         are compared field by field, whatever the white space.
+      - Port lists (C(net.ipv4.ip_local_reserved_ports), C(net.ipv4.ip_local_unbindable_ports)) are ports and
+        ranges separated by commas, compared as sets of ports (the kernel reads them back sorted, with runs merged).
     type: dict
     required: true
+  floors:
+    description:
+      - Parameters of O(parameters) whose values are minimums, such as the guide's "somaxconn 1024 or more". Each
+        field is set to the larger of the host's live value and the floor, so a host with more keeps it (a kernel
+        whose default C(somaxconn) is 4096 keeps 4096); that value is also what the file persists, with a comment
+        line saying so, and RV(kept) lists those parameters.
+      - Each floor must be whole numbers separated by spaces.
+    type: list
+    elements: str
+    default: []
   file:
     description:
       - The file in C(/etc/sysctl.d/) (or elsewhere) that persists the profile. The module owns it and
@@ -64,6 +76,17 @@ EXAMPLES = r"""
       net.ipv4.tcp_rmem: 4096 87380 16777216
       net.ipv4.tcp_fin_timeout: 10
     file: /etc/sysctl.d/60-app.conf
+
+- name: Raise the backlogs to at least the guide's values, never lower them, and reserve the app's ports
+  jvmops.deploy.sysctl_profile:
+    parameters:
+      net.core.somaxconn: 1024
+      net.ipv4.tcp_max_syn_backlog: 2048
+      net.ipv4.ip_local_port_range: 1024 65535
+      net.ipv4.ip_local_reserved_ports: 8000,4430
+    floors:
+      - net.core.somaxconn
+      - net.ipv4.tcp_max_syn_backlog
 
 - name: Refuse to run on a kernel that cannot take the whole profile
   jvmops.deploy.sysctl_profile:
@@ -94,6 +117,11 @@ live_values:
   type: dict
   returned: always
   sample: {"net.core.somaxconn": "1024", "net.ipv4.tcp_rmem": "4096 87380 16777216"}
+kept:
+  description: Parameters of O(floors) whose live value was above the floor in some field, with the value kept.
+  type: dict
+  returned: always
+  sample: {"net.core.somaxconn": "4096"}
 file:
   description: The file that persists the profile.
   type: str

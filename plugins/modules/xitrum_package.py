@@ -13,8 +13,9 @@ author:
 description:
   - Builds the directory that C(sbt xitrum-package) builds, without needing sbt where it runs.
     O(dest) gets C(config/), C(public/), C(lib/) (the application jar and its dependency jars) and
-    C(script/) with a generated C(runner) and C(runner.bat) that start the application with C(lib/*)
-    and C(config/) on the classpath.
+    C(script/), which holds the project's own C(script/) directory (as C(xitrum-package) copies C(config),
+    C(public) and C(script) by default) and a generated C(runner) and C(runner.bat) that start the application
+    with C(lib/*) and C(config/) on the classpath.
   - Runs wherever the task runs, for example on the controller (C(delegate_to) V(localhost)) or on
     a build host; the result can then be copied to the servers (for example with
     M(ansible.posix.synchronize) or from the O(archive)).
@@ -84,6 +85,16 @@ options:
         directory is an error.
     type: path
     default: public
+  script_dir:
+    description:
+      - Directory copied recursively to C(script/) (for example Xitrum's C(scalive) and other scripts),
+        relative to O(project_dir) unless absolute.
+      - Its C(runner) and C(runner.bat), which a Xitrum project has, are not copied (the module generates
+        them with O(main_class) and O(jvm_options), and lists the project's in RV(not_copied)).
+      - When it does not exist and has its default value, C(script/) holds only the generated scripts; any
+        other missing directory is an error.
+    type: path
+    default: script
   copy:
     description:
       - Extra files or directories, relative to O(project_dir), copied to the same relative path in
@@ -174,7 +185,6 @@ EXAMPLES = r"""
     main_jar: target/scala-2.13/myapp_2.13-1.0.jar
     classpath_file: target/runtime-classpath.txt
     copy:
-      - script
       - doc/README.txt
     main_class: quickstart.Boot
     archive: /srv/build/out/myapp.tar.gz
@@ -231,6 +241,14 @@ package_checksum:
   returned: success
   type: str
   sample: 2529e04062b6a4c0c3f9e5d2b1a8f7e6d5c4b3a2918070605040302010f0e0d
+not_copied:
+  description:
+    - Files of O(script_dir) not copied because the module generates them (C(script/runner), C(script/runner.bat)),
+      relative to O(dest).
+  returned: success
+  type: list
+  elements: str
+  sample: ["script/runner", "script/runner.bat"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -247,6 +265,7 @@ def main():
             "classpath_file": {"type": "path"},
             "config_dir": {"type": "path", "default": "config"},
             "public_dir": {"type": "path", "default": "public"},
+            "script_dir": {"type": "path", "default": "script"},
             "copy": {"type": "list", "elements": "str", "default": []},
             "main_class": {"type": "str", "required": True},
             "jvm_options": {"type": "list", "elements": "str", "default": []},

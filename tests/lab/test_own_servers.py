@@ -29,17 +29,33 @@ def sysctl(lab, host, key):
 
 
 def test_kernel_tuning_converges_and_reads_back(lab):
-    lab.ssh("app1", "rm -f /etc/sysctl.d/60-jvmops-kernel-tuning.conf; sysctl -qw net.core.somaxconn=4096")
+    # The guide's backlogs are floors: a host with more keeps it (somaxconn 4096), one with less is raised.
+    lab.ssh("app1", "rm -f /etc/sysctl.d/60-jvmops-kernel-tuning.conf; sysctl -qw net.core.somaxconn=4096 "
+                    "net.ipv4.tcp_max_syn_backlog=128 net.ipv4.ip_local_reserved_ports=")
     first = lab.converge(str(PLAYBOOKS / "kernel_tuning.yml"))
     assert first.changed().get("app1"), first
-    assert sysctl(lab, "app1", "net.core.somaxconn") == "1024"
-    assert sysctl(lab, "app1", "net.ipv4.tcp_rmem") == "4096 87380 16777216"
+    assert sysctl(lab, "app1", "net.core.somaxconn") == "4096"
+    assert sysctl(lab, "app1", "net.ipv4.tcp_max_syn_backlog") == "2048"
+    assert "Kept, above the profile's floors: net.core.somaxconn = 4096" in first.output
+    # Buffer sizes are floors too, field by field (this kernel's own defaults may be larger).
+    for key, floor in (("net.ipv4.tcp_rmem", "4096 87380 16777216"), ("net.ipv4.tcp_wmem", "4096 65536 16777216")):
+        live = sysctl(lab, "app1", key).split()
+        assert len(live) == 3 and all(int(a) >= int(b) for a, b in zip(live, floor.split())), (key, live)
     assert sysctl(lab, "app1", "net.ipv4.tcp_fin_timeout") == "10"
+    # The app's ports are out of the ephemeral range 1024-65535 (the kernel lists them sorted).
+    assert sysctl(lab, "app1", "net.ipv4.ip_local_port_range") == "1024 65535"
+    assert sysctl(lab, "app1", "net.ipv4.ip_local_reserved_ports") == "4430,8000"
     # A container's network namespace has no tcp_mem: skipped with a warning naming it.
     assert "kernel parameter net.ipv4.tcp_mem skipped" in first.output
     persisted = lab.ssh("app1", "cat /etc/sysctl.d/60-jvmops-kernel-tuning.conf").stdout
-    assert "net.core.somaxconn = 1024" in persisted
+    assert "net.core.somaxconn = 4096" in persisted and "net.ipv4.tcp_max_syn_backlog = 2048" in persisted
+    assert "# net.core.somaxconn: the floor is 1024; this host had more, which is kept" in persisted
+    assert "net.ipv4.ip_local_reserved_ports = 4430,8000" in persisted
     assert "# net.ipv4.tcp_mem = 50576 64768 98152  (skipped:" in persisted
+    # What the file persists is applied at boot as it is read (systemd-sysctl): the kept value, not the floor.
+    lab.ssh("app1", "sysctl -qw net.core.somaxconn=128 && sysctl -q -p /etc/sysctl.d/60-jvmops-kernel-tuning.conf "
+                    ">/dev/null 2>&1; true")
+    assert sysctl(lab, "app1", "net.core.somaxconn") == "4096"
     limits = lab.ssh("app1", "cat /etc/security/limits.d/60-jvmops-nofile.conf").stdout
     assert "*  hard  nofile" in limits
 

@@ -90,7 +90,7 @@ EXPECTED_TREE = sorted([
     "lib/", "lib/dep-a-1.0.jar", "lib/dep-b-2.0.jar", "lib/myapp_2.13-1.0.jar",
     "public/", "public/css/", "public/css/site.css", "public/empty/", "public/index.html", "public/js/",
     "public/js/app.js",
-    "script/", "script/runner", "script/runner.bat",
+    "script/", "script/runner", "script/runner.bat", "script/scalive",
 ])
 
 
@@ -104,8 +104,9 @@ def test_first_run_builds_the_xitrum_layout(proj):
     assert result["changed"] is True
     assert result["dest"] == str(dest)
     assert tree(dest) == EXPECTED_TREE
-    assert result["files"] == 10
+    assert result["files"] == 11
     assert result["added"] == EXPECTED_TREE
+    assert result["not_copied"] == []
     assert result["changed_files"] == [] and result["removed"] == []
     assert (dest / "lib" / "dep-b-2.0.jar").read_bytes() == b"dependency b, longer"
     assert (dest / "config" / "xitrum.conf").read_text() == "xitrum { port = 8000 }\n"
@@ -135,18 +136,42 @@ def test_copy_option_brings_files_and_directories(proj):
 
 def test_copy_of_config_matches_config_dir_without_conflict(proj):
     # XitrumPackage.copy("config", "public", "script") style: the same files twice are fine.
-    result = run(proj, copy=["config", "public"])
+    result = run(proj, copy=["config", "public", "script"])
     assert tree(proj / "target" / "xitrum") == EXPECTED_TREE
-    assert result["files"] == 10
+    assert result["files"] == 11
 
 
 def test_missing_default_config_and_public_give_empty_dirs(proj):
     shutil.rmtree(proj / "config")
     shutil.rmtree(proj / "public")
+    shutil.rmtree(proj / "script")
     result = run(proj)
     dest = proj / "target" / "xitrum"
     assert os.listdir(dest / "config") == [] and os.listdir(dest / "public") == []
+    assert sorted(os.listdir(dest / "script")) == ["runner", "runner.bat"]
     assert result["files"] == 5
+
+
+def test_script_dir_is_copied_like_xitrum_package_and_its_runners_give_way(proj):
+    # A Xitrum project's script/ has its own runner and runner.bat: the generated ones (main_class, jvm_options)
+    # are what the package holds, and the project's are listed as not copied.
+    write(proj / "script" / "runner", "#!/bin/sh\necho project runner\n", mode=0o755)
+    write(proj / "script" / "runner.bat", "@echo project\r\n")
+    write(proj / "script" / "tools" / "gc.sh", "#!/bin/sh\n", mode=0o750)
+    result = run(proj)
+    dest = proj / "target" / "xitrum"
+    assert result["not_copied"] == ["script/runner", "script/runner.bat"]
+    assert "project runner" not in (dest / "script" / "runner").read_text()
+    assert MAIN in (dest / "script" / "runner").read_text()
+    assert (dest / "script" / "scalive").stat().st_mode & 0o777 == 0o755
+    assert (dest / "script" / "tools" / "gc.sh").stat().st_mode & 0o777 == 0o750
+    assert run(proj)["changed"] is False
+    # Another directory as script_dir; a script removed from it leaves the package.
+    write(proj / "bin" / "console", "#!/bin/sh\n", mode=0o755)
+    other = run(proj, script_dir="bin")
+    assert other["changed"] is True and other["not_copied"] == []
+    assert sorted(os.listdir(dest / "script")) == ["console", "runner", "runner.bat"]
+    assert "script/scalive" in other["removed"] and "script/tools/gc.sh" in other["removed"]
 
 
 def test_symlinked_files_and_dirs_are_copied_as_content(proj, tmp_path):
@@ -168,7 +193,7 @@ def test_classpath_file_lists_jars_and_skips_directories(proj):
     result = run(proj, jars=[], classpath_file="target/cp.txt")
     assert sorted(os.listdir(proj / "target" / "xitrum" / "lib")) == [
         "dep-a-1.0.jar", "dep-b-2.0.jar", "myapp_2.13-1.0.jar"]
-    assert result["files"] == 10
+    assert result["files"] == 11
 
 
 def test_jars_pattern_ignores_an_earlier_package(proj):
@@ -399,7 +424,7 @@ def test_diff_lists_added_changed_and_removed(proj):
     result = run(proj, diff=True)
     lines = result["diff"]["prepared"].splitlines()
     assert lines[:3] == ["~ config/xitrum.conf", "- public/index.html", "+ public/new.txt"]
-    assert lines[3] == "%s: 1 added, 1 changed, 1 removed; 10 files in the package" % result["dest"]
+    assert lines[3] == "%s: 1 added, 1 changed, 1 removed; 11 files in the package" % result["dest"]
     assert "diff" not in run(proj)
 
 
@@ -619,6 +644,9 @@ BAD = [
     ({"classpath_file": "target/none.txt"}, "classpath_file 'target/none.txt' does not exist"),
     ({"config_dir": "conf"}, "config_dir 'conf' does not exist"),
     ({"public_dir": "doc/README.txt"}, "public_dir 'doc/README.txt' is not a directory"),
+    ({"script_dir": "scripts"}, "script_dir 'scripts' does not exist"),
+    ({"script_dir": "doc/README.txt"}, "script_dir 'doc/README.txt' is not a directory"),
+    ({"dest": "script/out"}, "must not be inside script_dir"),
     ({"copy": ["/etc"]}, "copy entry '/etc' must be a path relative to project_dir"),
     ({"copy": ["../outside"]}, "copy entry '../outside' must name a file or directory inside project_dir"),
     ({"copy": ["."]}, "copy entry '.' must name a file or directory inside project_dir"),

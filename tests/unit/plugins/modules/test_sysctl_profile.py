@@ -277,3 +277,69 @@ def test_a_dangling_link_as_profile_file_is_replaced_as_before(run, tmp_path):
     run.file.symlink_to(tmp_path / "gone")
     out = run({"net.core.somaxconn": 1024})
     assert not out.failed and "net.core.somaxconn = 1024" in run.file.read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Floors: the guide's "1024 or more" never lowers what a host has
+
+
+def test_a_floor_raises_a_lower_value_and_keeps_a_higher_one_live_and_in_the_file(run):
+    run.kernel(net__core__somaxconn="4096", net__ipv4__tcp_max_syn_backlog="512",
+               net__ipv4__tcp_rmem="4096 131072 6291456")
+    wanted = {"net.core.somaxconn": 1024, "net.ipv4.tcp_max_syn_backlog": 2048,
+              "net.ipv4.tcp_rmem": "4096 87380 16777216"}
+    floors = ["net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_rmem"]
+    checked = run(wanted, check=True, floors=floors).result
+    assert checked["applied"] == {"net.ipv4.tcp_max_syn_backlog": "2048", "net.ipv4.tcp_rmem": "4096 131072 16777216"}
+    assert read(run, "net.ipv4.tcp_max_syn_backlog") == "512" and not run.file.exists()
+    first = run(wanted, floors=floors).result
+    assert first["changed"] and first["applied"] == checked["applied"]
+    assert first["kept"] == {"net.core.somaxconn": "4096", "net.ipv4.tcp_rmem": "4096 131072 16777216"}
+    assert read(run, "net.core.somaxconn") == "4096" and read(run, "net.ipv4.tcp_max_syn_backlog") == "2048"
+    text = run.file.read_text()
+    # What is persisted is the value kept, so that a reboot does not lower it either; a comment says why.
+    assert "net.core.somaxconn = 4096" in text and "net.ipv4.tcp_rmem = 4096 131072 16777216" in text
+    assert "# net.core.somaxconn: the floor is 1024; this host had more, which is kept" in text
+    again = run(wanted, floors=floors).result
+    assert not again["changed"] and again["applied"] == {}
+    assert not run(wanted, check=True, floors=floors).result["changed"]
+
+
+def test_without_floors_a_value_is_set_as_given_even_when_lower(run):
+    run.kernel(net__core__somaxconn="4096")
+    result = run({"net.core.somaxconn": 1024}).result
+    assert result["applied"] == {"net.core.somaxconn": "1024"} and result["kept"] == {}
+    assert read(run, "net.core.somaxconn") == "1024"
+
+
+@pytest.mark.parametrize("params, floors, message", [
+    ({"net.core.somaxconn": 1024}, ["net.core.rmem_max"], "floors: net.core.rmem_max not in parameters"),
+    ({"net.ipv4.ip_local_port_range": "a b"}, ["net.ipv4.ip_local_port_range"],
+     "floors: a floor must be whole numbers separated by spaces, got net.ipv4.ip_local_port_range = a b"),
+    ({"net.ipv4.ip_local_reserved_ports": "8000;4430"}, [], "a port list is ports and ranges separated by commas"),
+])
+def test_bad_floors_and_port_lists_are_refused_before_any_change(run, params, floors, message):
+    run.kernel(net__core__somaxconn="128")
+    out = run(params, floors=floors)
+    assert out.failed and message in out.result["msg"] and "nothing was changed" in out.result["msg"]
+    assert read(run, "net.core.somaxconn") == "128" and not run.file.exists()
+
+
+def test_reserved_ports_compare_as_a_set_as_the_kernel_reads_them_back(run, monkeypatch):
+    run.kernel(net__ipv4__ip_local_reserved_ports="")
+    real_write = profile.write_value
+
+    def kernel_write(path, value):  # the kernel sorts the ports and merges runs into ranges
+        if path.endswith("ip_local_reserved_ports"):
+            found = sorted(profile.ports(value))
+            value = ",".join(str(port) for port in found).replace("8000,8001", "8000-8001")
+        real_write(path, value)
+
+    monkeypatch.setattr(profile, "write_value", kernel_write)
+    wanted = {"net.ipv4.ip_local_reserved_ports": "8001,4430,8000"}
+    first = run(wanted).result
+    assert first["changed"] and first["skipped_parameters"] == {}
+    assert read(run, "net.ipv4.ip_local_reserved_ports") == "4430,8000-8001"
+    assert "net.ipv4.ip_local_reserved_ports = 8001,4430,8000" in run.file.read_text()
+    second = run(wanted).result
+    assert not second["changed"] and second["unchanged"] == ["net.ipv4.ip_local_reserved_ports"]

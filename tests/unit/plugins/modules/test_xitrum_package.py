@@ -82,7 +82,7 @@ def test_defaults_and_return_keys(proj):
     assert result["dest"] == str(proj / "target" / "xitrum")
     assert result["files"] == 6
     assert set(result) >= {"changed", "dest", "files", "added", "changed_files", "removed", "archive",
-                           "archive_checksum", "package_checksum"}
+                           "archive_checksum", "package_checksum", "not_copied"}
     assert "diff" not in result
     runner = (proj / "target" / "xitrum" / "script" / "runner").read_text()
     assert runner.rstrip().endswith("exec \"$JAVA\" $JAVA_OPTS -cp 'lib/*:config' 'quickstart.Boot' \"$@\"")
