@@ -253,6 +253,47 @@ def test_broken_config_is_refused_and_the_old_one_keeps_serving(lab, site_vars, 
     assert lab.ssh("lb1", f"systemctl is-active {proxy}").stdout.strip() == "active"
 
 
+NGINX_MASTER = "$(systemctl show -p MainPID --value nginx)"
+RELOAD_FAILURES = {
+    # haproxy -c passes a listener on an address lb1 does not have (it binds nothing); the reload cannot bind it.
+    "haproxy": ({"lab_nginx": False, "haproxy_stats_bind": "10.213.7.99:8404"},
+                "ip addr del 10.213.7.99/32 dev host0", "ip addr add 10.213.7.99/32 dev host0",
+                "Check that HAProxy loaded the new configuration"),
+    # nginx -t binds what it checks, so here the master cannot act on the reload: stopped, it starts no new workers
+    # (the old ones keep serving), as when it cannot load what it was sent.
+    "nginx": ({"lab_haproxy": False, "nginx_extra_http_config": "# a change that needs a reload"},
+              f"kill -STOP {NGINX_MASTER}", f"kill -CONT {NGINX_MASTER}",
+              "Nginx did not load the new configuration"),
+}
+
+
+@pytest.mark.parametrize("proxy", RELOAD_FAILURES)
+def test_a_reload_that_failed_is_tried_again_by_the_next_run(lab, site_vars, fronts, proxy):
+    """The new configuration is written and checked, but the running daemon does not load it: the run fails and the
+    old configuration keeps serving. The next run finds the file already written; before, it reported nothing to
+    change and the old configuration ran on. Now it reloads again, until the reload works."""
+    extra, breaks, repairs, failure = RELOAD_FAILURES[proxy]
+    lab.ssh("lb1", breaks, check=False)
+    try:
+        with LoadGenerator([fronts[proxy]], workers=2, rate=100) as load:
+            for _attempt in range(2):
+                run = lab.playbook(LB_PLAYBOOK, extra_json={**site_vars, **extra})
+                assert run.rc != 0 and failure in run.output, run
+            assert load.wait_for_requests(200, timeout=30), load.snapshot()
+        assert load.report()["failures"] == 0, load.report()
+        lab.ssh("lb1", repairs)
+        fixed = lab.playbook(LB_PLAYBOOK, extra_json={**site_vars, **extra})
+        assert fixed.rc == 0 and fixed.changed().get("lb1"), fixed
+        if proxy == "haproxy":
+            assert "10.213.7.99:8404" in lab.ssh("lb1", "ss -Hltn").stdout
+        again = lab.playbook(LB_PLAYBOOK, extra_json={**site_vars, **extra})
+        assert again.rc == 0 and not again.changed(), again
+    finally:
+        lab.ssh("lb1", repairs, check=False)
+        assert lab.playbook(LB_PLAYBOOK, extra_json=site_vars).rc == 0
+        lab.ssh("lb1", "ip addr del 10.213.7.99/32 dev host0", check=False)
+
+
 def test_failed_deploy_stops_the_rollout_and_leaves_the_host_out(lab, addresses, site_vars, tls, fronts):
     app2_pid = lab.ssh("app2", "supervisorctl pid hello").stdout.strip()
     broken = {**site_vars, "jvm_app_env": {"PORT": "not-a-port"}, "jvm_app_health_timeout": 10}
@@ -332,8 +373,20 @@ def test_app_and_forwarding_come_back_after_a_restart(lab, addresses):
 
 
 @pytest.mark.parametrize("manager", ["systemd", "runit", "supervisord"])
-def test_switching_the_process_manager(lab, addresses, site_vars, manager):
-    lab.converge(SITE, extra_json={**site_vars, "jvm_app_process_manager": manager})
+def test_switching_the_process_manager(lab, addresses, site_vars, fronts, manager):
+    """Each host moves to the other manager drained, one at a time, as in a deploy: no request fails."""
+    with LoadGenerator([fronts["haproxy"], fronts["nginx"]], workers=4, rate=150) as load:
+        switched = lab.converge(SITE, extra_json={**site_vars, "jvm_app_process_manager": manager})
+        assert load.wait_for_requests(300, timeout=60), load.snapshot()
+    assert load.report()["failures"] == 0, load.report()
+    # Proxies retry a refused connection on the other server, which would hide a host that stops undrained: the
+    # output shows each host drained before the old manager stops the app.
+    previous = {"systemd": "supervisord", "runit": "systemd", "supervisord": "runit"}[manager]
+    stop = {"supervisord": "Remove the program file", "systemd": "Stop the unit", "runit": "Stop the service"}[previous]
+    batches = [part.split("\nPLAY [")[0] for part in switched.output.split("PLAY [Roll the app out")[1:]]
+    assert len(batches) == len(APPS), switched
+    for batch in batches:
+        assert batch.index("Drain the server in HAProxy]") < batch.index(f"jvmops.deploy.jvm_app : {stop}]"), batch
     for host in APPS:
         assert get(f"http://{addresses[host]}/health") == (200, "OK\n")
         javas = lab.ssh(host, "pgrep -c -f jvmops.hello.Main", check=False).stdout.strip()
