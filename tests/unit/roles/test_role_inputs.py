@@ -87,6 +87,8 @@ BAD = [
          case_id="kt-overrides-not-a-dict"),
     case("kernel_tuning", {"kernel_tuning_reserved_ports": [8000, 70000]}, "kernel_tuning_reserved_ports must be ports",
          case_id="kt-reserved-port-70000"),
+    case("kernel_tuning", {"kernel_tuning_reserved_ports": ["8000", "0"]}, "kernel_tuning_reserved_ports must be ports",
+         case_id="kt-reserved-port-0-as-text"),
     case("kernel_tuning", {"kernel_tuning_reserved_ports": ["http"]}, "kernel_tuning_reserved_ports",
          case_id="kt-reserved-port-not-a-number"),
     case("kernel_tuning", {"kernel_tuning_sysctl": {"net.core": 1}}, "parameters: 'net.core' names a group",
