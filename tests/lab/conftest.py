@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -175,3 +176,56 @@ def lab():
     if not INVENTORY.exists():
         pytest.fail(f"no lab inventory at {INVENTORY}: run `make lab-up` first (make test does)")
     return Lab()
+
+
+# The site's lab hosts (lb1, build1, app1, app2), shared by the site scenarios (tests/lab/test_site*.py): reset once
+# per session by the first scenario that asks for them, converged by test_site.py or by the `site` fixture.
+APPS = ("app1", "app2")
+SITE = "jvmops.deploy.site"
+
+
+@pytest.fixture(scope="session", name="addresses")
+def addresses_fixture(lab):
+    if not os.environ.get("JVMOPS_LAB_KEEP_HOSTS"):  # set it to rerun single tests on converged hosts
+        lab.reset("lb1", "build1", *APPS)
+    lab.ssh("build1", "true")
+    return {host: lab.ssh(host, "hostname -I").stdout.split()[0] for host in ("lb1", *APPS)}
+
+
+@pytest.fixture(scope="session", name="tls")
+def tls_fixture(tmp_path_factory, addresses):
+    """A self-signed certificate for lb1's address."""
+    tmp = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=lb1", "-addext", f"subjectAltName=IP:{addresses['lb1']}",
+                    "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
+                   check=True, capture_output=True)
+    return {"cert": (tmp / "cert.pem").read_text(), "key": (tmp / "key.pem").read_text(),
+            "context": ssl.create_default_context(cafile=str(tmp / "cert.pem"))}
+
+
+@pytest.fixture(scope="session", name="site_vars")
+def site_vars_fixture(tls):
+    return {
+        "site_load_balancers": ["haproxy", "nginx"],
+        "nginx_http_port": 8080, "nginx_https_port": 8443,
+        "haproxy_tls_certificate": tls["cert"], "haproxy_tls_key": tls["key"],
+        "nginx_tls_certificate": tls["cert"], "nginx_tls_key": tls["key"],
+        "haproxy_stats_enabled": True,
+    }
+
+
+@pytest.fixture(scope="session", name="fronts")
+def fronts_fixture(addresses):
+    """Base URLs of the four ways in: HAProxy and Nginx, plain and TLS."""
+    lb = addresses["lb1"]
+    return {"haproxy": f"http://{lb}", "nginx": f"http://{lb}:8080",
+            "haproxy-tls": f"https://{lb}", "nginx-tls": f"https://{lb}:8443"}
+
+
+@pytest.fixture(scope="session", name="site")
+def site_fixture(lab, addresses, site_vars):
+    """The site converged with site_vars (a no-change run when test_site.py ran first); the lab's addresses."""
+    run = lab.playbook(SITE, extra_json=site_vars)
+    assert run.rc == 0, run
+    return addresses

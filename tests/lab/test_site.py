@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import time
 import urllib.error
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ANSIBLE_BIN, ansible_env
 from loadgen import EventStreamWatcher, LoadGenerator
 
 SITE = "jvmops.deploy.site"
@@ -45,45 +45,6 @@ def wait_for_http(url, timeout=90):
             last = exc
         time.sleep(0.5)
     pytest.fail(f"{url} did not answer 200 within {timeout}s (last error: {last})")
-
-
-@pytest.fixture(scope="module", name="addresses")
-def addresses_fixture(lab):
-    if not os.environ.get("JVMOPS_LAB_KEEP_HOSTS"):  # set it to rerun single tests on converged hosts
-        lab.reset("lb1", "build1", *APPS)
-    lab.ssh("build1", "true")
-    return {host: lab.ssh(host, "hostname -I").stdout.split()[0] for host in ("lb1", *APPS)}
-
-
-@pytest.fixture(scope="module", name="tls")
-def tls_fixture(tmp_path_factory, addresses):
-    """A self-signed certificate for lb1's address."""
-    tmp = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=lb1", "-addext", f"subjectAltName=IP:{addresses['lb1']}",
-                    "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
-                   check=True, capture_output=True)
-    return {"cert": (tmp / "cert.pem").read_text(), "key": (tmp / "key.pem").read_text(),
-            "context": ssl.create_default_context(cafile=str(tmp / "cert.pem"))}
-
-
-@pytest.fixture(scope="module", name="site_vars")
-def site_vars_fixture(tls):
-    return {
-        "site_load_balancers": ["haproxy", "nginx"],
-        "nginx_http_port": 8080, "nginx_https_port": 8443,
-        "haproxy_tls_certificate": tls["cert"], "haproxy_tls_key": tls["key"],
-        "nginx_tls_certificate": tls["cert"], "nginx_tls_key": tls["key"],
-        "haproxy_stats_enabled": True,
-    }
-
-
-@pytest.fixture(scope="module", name="fronts")
-def fronts_fixture(addresses):
-    """Base URLs of the four ways in: HAProxy and Nginx, plain and TLS."""
-    lb = addresses["lb1"]
-    return {"haproxy": f"http://{lb}", "nginx": f"http://{lb}:8080",
-            "haproxy-tls": f"https://{lb}", "nginx-tls": f"https://{lb}:8443"}
 
 
 def installed(lab, host, package):
@@ -180,7 +141,8 @@ def processes(lab, name):
 def report_line(report):
     return (f"{report['requests']} requests through HAProxy and Nginx (HTTP and TLS) in {report['duration']:.0f}s: "
             f"{report['failures']} failed, {report['retries']} retried after a closed keep-alive connection "
-            f"({report['retry_reasons']}), statuses {report['statuses']}")
+            f"({report['retry_reasons']}), statuses {report['statuses']}"
+            + (f"; failures: {report['failure_samples']}" if report['failures'] else ""))
 
 
 def test_rolling_deploy_and_reloads_lose_no_request(lab, addresses, site_vars, tls, fronts, capsys):
@@ -228,6 +190,105 @@ def test_rolling_deploy_and_reloads_lose_no_request(lab, addresses, site_vars, t
     assert report["requests"] >= 10_000, report
     assert report["failures"] == 0, report
     assert set(report["statuses"]) == {"200"}, report
+
+
+ROLLBACK = "jvmops.deploy.rollback"
+LOCK = "/var/lib/jvmops/locks/hello.lock"
+
+
+def releases(lab, host):
+    """The release current points at, and the releases newest deploy first."""
+    out = lab.ssh(host, "readlink /opt/hello/current; ls -1t /opt/hello/releases").stdout.split()
+    return out[0].split("/")[-1], out[1:]
+
+
+def test_rollback_under_load_goes_back_to_the_previous_build_drained(lab, addresses, site_vars, tls, fronts, capsys):
+    """After the rolling deploy of 2.0.0-lab: rollback.yml puts every host back on the first build, one at a time,
+    drained, with no failed request; a second run and a --check run change nothing."""
+    before = versions(fronts, tls)
+    assert {v["version"] for v in before.values()} == {"2.0.0-lab"}, before
+    current, newest_first = releases(lab, "app1")
+    assert current == newest_first[0] and len(newest_first) >= 2, newest_first
+    with LoadGenerator(list(fronts.values()), workers=8, rate=250, paths=("/health", "/version", "/")) as load:
+        assert load.wait_for_requests(200, timeout=30), load.snapshot()
+        run = lab.converge(ROLLBACK, extra_json={**site_vars, "deploy_reason": "lab rollback"})
+        assert run.output.count("Drain the server in HAProxy") == 2, run
+        assert run.output.count("Take the server out of the Nginx upstream") == 2, run
+        for host in APPS:
+            assert releases(lab, host)[0] == newest_first[1], releases(lab, host)
+        after = versions(fronts, tls)
+        assert "2.0.0-lab" not in {v["version"] for v in after.values()}, after
+        assert len({v["build"] for v in after.values()}) == 1, after
+        assert load.wait_for_requests(2_000, timeout=120), load.snapshot()
+    report = load.report()
+    with capsys.disabled():
+        print(f"\n    rollback under load: {report_line(report)}")
+    assert report["failures"] == 0, report
+    assert set(report["statuses"]) == {"200"}, report
+    # No lock is left behind, and a named release that is not there fails before any host changes.
+    assert lab.ssh("app1", f"test -e {LOCK}", check=False).returncode == 1
+    missing = lab.playbook(ROLLBACK, {"rollback_to": "0000000"}, extra_json=site_vars)
+    assert missing.rc != 0 and "rollback_to: 0000000 matches no release" in missing.output, missing
+    assert newest_first[0] in missing.output, missing
+    assert not missing.changed(), missing.changed()
+    # Forward again by name (what a deploy of the newest archive also does).
+    forward = lab.playbook(ROLLBACK, {"rollback_to": newest_first[0][:8]}, extra_json=site_vars)
+    assert forward.rc == 0, forward
+    assert {v["version"] for v in versions(fronts, tls).values()} == {"2.0.0-lab"}
+
+
+def test_a_concurrent_run_is_refused_by_the_deploy_lock(lab, site_vars, tls, fronts):
+    """A deploy holds the app's lock on its hosts: a rollback started meanwhile refuses, naming the deploy and why,
+    and changes nothing; the lock is gone when the deploy ends."""
+    cmd = [str(ANSIBLE_BIN / "ansible-playbook"), "-i", str(lab.inventory), SITE,
+           "-e", json.dumps({**site_vars, "build_version": "2.1.0-lab", "deploy_reason": "release 2.1.0"})]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ansible_env())
+    try:
+        deadline = time.monotonic() + 300
+        holder = {}
+        while holder.get("pid") != first.pid:
+            assert first.poll() is None, f"the deploy ended before its lock was seen:\n{first.communicate()[0]}"
+            assert time.monotonic() < deadline, f"the deploy took no lock within 300 s (the lock: {holder})"
+            time.sleep(0.2)
+            holder = json.loads(lab.ssh("app2", f"cat {LOCK} 2>/dev/null || echo '{{}}'").stdout)
+        assert holder["operation"] == "deploy" and holder["why"] == "release 2.1.0", holder
+        second = lab.playbook(ROLLBACK, extra_json=site_vars)
+        assert second.rc != 0, second
+        assert re.search(r"is locked: deploy by \S+ \(pid %d\) since \S+, why: release 2.1.0" % first.pid,
+                         second.output), second
+        assert not second.changed(), second.changed()
+        output = first.communicate(timeout=600)[0]
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, output
+    for host in APPS:
+        assert lab.ssh(host, f"test -e {LOCK}", check=False).returncode == 1, f"the lock stayed on {host}"
+    assert {v["version"] for v in versions(fronts, tls).values()} == {"2.1.0-lab"}
+
+
+def test_a_lock_left_behind(lab, site_vars):
+    """A lock from another controller refuses until lock=break; one from a run of this controller that has ended is
+    taken over, saying so."""
+    other = {"id": "elsewhere-1", "user": "bob", "controller": "ops9", "pid": 4242, "operation": "deploy",
+             "since": "2026-11-27T10:00:00Z"}
+    lab.ssh("app1", f"mkdir -p {Path(LOCK).parent} && echo '{json.dumps(other)}' > {LOCK}")
+    refused = lab.playbook(ROLLBACK, {"rollback_to": ""}, extra_json=site_vars)
+    assert refused.rc != 0 and "is locked: deploy by bob@ops9 (pid 4242)" in refused.output, refused
+    assert "lock=break" in refused.output and not refused.changed()
+    broken = lab.playbook(ROLLBACK, {"lock": "break"}, extra_json=site_vars)
+    assert broken.rc == 0, broken
+    assert "Took over the deploy lock of deploy by bob@ops9" in broken.output, broken
+    # This controller's run that ended without releasing its lock (a process that is gone).
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    mine = {**other, "id": "ended-1", "controller": os.uname().nodename, "pid": gone.pid}
+    lab.ssh("app2", f"echo '{json.dumps(mine)}' > {LOCK}")
+    taken = lab.playbook(ROLLBACK, extra_json=site_vars)
+    assert taken.rc == 0, taken
+    assert "its run has ended" in taken.output, taken
+    for host in APPS:
+        assert lab.ssh(host, f"test -e {LOCK}", check=False).returncode == 1
 
 
 @pytest.mark.parametrize("proxy, extra, message", [
@@ -294,29 +355,36 @@ def test_a_reload_that_failed_is_tried_again_by_the_next_run(lab, site_vars, fro
         lab.ssh("lb1", "ip addr del 10.213.7.99/32 dev host0", check=False)
 
 
-def test_failed_deploy_stops_the_rollout_and_leaves_the_host_out(lab, addresses, site_vars, tls, fronts):
+def test_failed_deploy_stops_the_rollout_and_puts_the_host_back_on_its_previous_release(lab, addresses, site_vars,
+                                                                                        tls, fronts):
+    """A deploy whose health check fails on app1 (its program gets a PORT the app refuses) stops the rollout: app1
+    goes back to its last good release and program, drained, and serves again; app2 is not touched."""
     app2_pid = lab.ssh("app2", "supervisorctl pid hello").stdout.strip()
+    good_program = lab.ssh("app1", "cat /etc/supervisor/conf.d/hello.conf").stdout
+    release = releases(lab, "app1")[0]
     broken = {**site_vars, "jvm_app_env": {"PORT": "not-a-port"}, "jvm_app_health_timeout": 10}
     with LoadGenerator([fronts["haproxy"], fronts["nginx"]], workers=4, rate=150) as load:
         run = lab.playbook(SITE, extra_json=broken)
         assert run.rc != 0, run
         assert re.search(r"app1\s+:.*failed=1", run.output), run
+        assert "it is back on its last good release releases/" + release + ", serving" in run.output, run
         assert "app2" not in run.recap or run.recap["app2"]["changed"] == 0, run.recap
-        # app2 still runs the old program, app1 is out of both proxies.
         assert lab.ssh("app2", "supervisorctl pid hello").stdout.strip() == app2_pid
-        stat = wait_for_server_states(lab, {"app1": "MAINT", "app2": "UP"})
-        assert server_states(stat) == {"app1": "MAINT", "app2": "UP"}, stat
-        assert re.search(rf"server {re.escape(addresses['app1'])}:8000 .*down;",
-                         lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout)
+        # app1 runs its previous program again, and is back in both proxies.
+        assert lab.ssh("app1", "cat /etc/supervisor/conf.d/hello.conf").stdout == good_program
+        assert releases(lab, "app1")[0] == release
+        assert get(f"http://{addresses['app1']}/health") == (200, "OK\n")
+        stat = wait_for_server_states(lab, {"app1": "UP", "app2": "UP"})
+        assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
+        assert "down;" not in lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout
         assert load.wait_for_requests(500, timeout=60), load.snapshot()
     assert load.report()["failures"] == 0, load.report()
-    # The next good run deploys app1 again and puts it back.
+    # The failed run's lock on app1 was taken over by the next run of this controller; it converges with nothing
+    # to change on app1.
     again = lab.playbook(SITE, extra_json=site_vars)
     assert again.rc == 0, again
-    stat = wait_for_server_states(lab, {"app1": "UP", "app2": "UP"})
-    assert server_states(stat) == {"app1": "UP", "app2": "UP"}, stat
-    assert "down;" not in lab.ssh("lb1", "cat /etc/nginx/nginx.conf").stdout
-    assert get(f"http://{addresses['app1']}/health") == (200, "OK\n")
+    assert "its run has ended" in again.output, again
+    assert lab.ssh("app1", f"test -e {LOCK}", check=False).returncode == 1
 
 
 def inventory_nofile(lab):

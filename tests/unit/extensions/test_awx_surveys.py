@@ -260,7 +260,8 @@ def ids(pairs):
 
 def test_the_surveys_cover_the_job_templates_that_take_a_person_s_input():
     names = {path.name.removesuffix("_survey.json") for path in SURVEYS}
-    assert {"deploy", "deploy_heroku", "deploy_beanstalk", "deploy_appengine", "run_command", "cluster_task"} <= names
+    assert {"deploy", "deploy_heroku", "deploy_beanstalk", "deploy_appengine", "run_command", "cluster_task",
+            "rollback"} <= names
     for path in SURVEYS:
         assert playbook_of(path).is_file(), f"{path.name}: no playbook {playbook_of(path).name}"
 
@@ -296,6 +297,8 @@ def test_every_variable_is_one_the_playbook_reads(path, item):
 BLANK_IS_NO_ANSWER = {
     "appengine_project": r"appengine_project \| default\(lookup\('ansible\.builtin\.env', 'GCP_PROJECT'\), true\)",
     "task_args": r"\[\] if __raw is none or \(__raw is string and __raw \| trim \| length == 0\)",
+    "rollback_to": r"rollback_to \| default\('', true\)",
+    "deploy_reason": r"deploy_reason \| default\('', true\)",
 }
 
 

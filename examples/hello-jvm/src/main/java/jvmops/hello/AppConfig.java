@@ -16,6 +16,7 @@ import java.util.Properties;
 import java.util.logging.Level;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 import javax.xml.XMLConstants;
 import javax.xml.parsers.DocumentBuilder;
 import javax.xml.parsers.DocumentBuilderFactory;
@@ -28,7 +29,8 @@ import org.xml.sax.SAXException;
 
 /**
  * The settings, from {@code application.properties} and {@code logback.xml} on the class path, then the
- * environment: {@code PORT} and {@code HOST} (Heroku, OpenShift) and {@code LOG_LEVEL}. When the class
+ * environment: {@code PORT} and {@code HOST} (Heroku, OpenShift), {@code LOG_LEVEL}, and for HTTPS
+ * {@code HTTPS_PORT}, {@code HTTPS_KEYSTORE} and {@code HTTPS_KEYSTORE_PASSWORD_FILE} (as jvm_app gives them). When the class
  * path has no such file (run as {@code java -jar}, without {@code config/}), the copy of {@code config/}
  * that build.sh packages into the jar is read instead.
  */
@@ -52,6 +54,9 @@ final class AppConfig {
     private final Path publicDir;
     private final long shutdownDelayMillis;
     private final long shutdownTimeoutMillis;
+    private final int httpsPort;
+    private final Path keystore;
+    private final SSLContext sslContext;
     private final List<Note> notes;
 
     private AppConfig(Properties props, Level level, Map<String, String> env, List<Note> notes) throws ConfigException {
@@ -70,6 +75,28 @@ final class AppConfig {
         this.publicDir = Paths.get(props.getProperty("static.dir", "public").trim());
         this.shutdownDelayMillis = number(props, "shutdown.delay", 0, 0, 600_000);
         this.shutdownTimeoutMillis = number(props, "shutdown.timeout", 5000, 0, 600_000);
+        // HTTPS: the same handlers on a second port, only when a keystore is given.
+        String envHttpsPort = nonEmpty(env.get("HTTPS_PORT"));
+        this.httpsPort = envHttpsPort != null
+                ? port(envHttpsPort, "HTTPS_PORT")
+                : port(props.getProperty("https.port", "4430").trim(), "https.port in " + PROPERTIES);
+        String keystoreName = setting(props, env, "https.keystore", "HTTPS_KEYSTORE");
+        String passwordName = setting(props, env, "https.keystore.password.file", "HTTPS_KEYSTORE_PASSWORD_FILE");
+        if (keystoreName == null) {
+            this.keystore = null;
+            this.sslContext = null;
+        } else {
+            if (passwordName == null) {
+                throw new ConfigException("https.keystore (HTTPS_KEYSTORE) needs https.keystore.password.file "
+                        + "(HTTPS_KEYSTORE_PASSWORD_FILE), the file that holds the keystore's password");
+            }
+            if (httpsPort == port) {
+                throw new ConfigException("the HTTPS port " + httpsPort + " is the HTTP port too: give https.port "
+                        + "(HTTPS_PORT) another one");
+            }
+            this.keystore = Paths.get(keystoreName);
+            this.sslContext = Tls.context(keystore, Paths.get(passwordName));
+        }
         this.notes = List.copyOf(notes);
     }
 
@@ -217,6 +244,12 @@ final class AppConfig {
                 + min + " to " + max);
     }
 
+    /** The environment variable when set, else the property; null when both are empty. */
+    private static String setting(Properties props, Map<String, String> env, String key, String variable) {
+        String value = nonEmpty(env.get(variable));
+        return value != null ? value : nonEmpty(props.getProperty(key));
+    }
+
     private static String nonEmpty(String value) {
         return value == null || value.trim().isEmpty() ? null : value.trim();
     }
@@ -253,12 +286,32 @@ final class AppConfig {
         return shutdownTimeoutMillis;
     }
 
+    /** Whether the app serves HTTPS too (a keystore is given). */
+    boolean https() {
+        return sslContext != null;
+    }
+
+    int httpsPort() {
+        return httpsPort;
+    }
+
+    /** The keystore's path; null without HTTPS. */
+    Path keystore() {
+        return keystore;
+    }
+
+    /** The TLS context made from the keystore; null without HTTPS. */
+    SSLContext sslContext() {
+        return sslContext;
+    }
+
     List<Note> notes() {
         return notes;
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "host=%s port=%d level=%s threads=%d", host, port, Logs.levelName(level), threads);
+        return String.format(Locale.ROOT, "host=%s port=%d%s level=%s threads=%d", host, port,
+                https() ? " https.port=" + httpsPort : "", Logs.levelName(level), threads);
     }
 }

@@ -21,6 +21,7 @@ public final class HelloApp {
     private final BuildInfo build;
     private final StaticFiles statics;
     private final EventStreams events;
+    private final SockJs sockJs;
     private final byte[] versionJson;
     private final AtomicBoolean draining = new AtomicBoolean();
 
@@ -29,6 +30,7 @@ public final class HelloApp {
         this.build = build;
         this.statics = statics;
         this.events = new EventStreams(log);
+        this.sockJs = new SockJs(log);
         String started = Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
         this.versionJson = ("{\"name\":" + Http.json(Main.NAME)
                 + ",\"version\":" + Http.json(build.version())
@@ -78,6 +80,7 @@ public final class HelloApp {
     public void stop(long timeoutMillis) {
         startDraining();
         events.closeAll(timeoutMillis);
+        sockJs.closeAll(timeoutMillis);
     }
 
     /**
@@ -156,6 +159,9 @@ public final class HelloApp {
                 }
                 return events.start(ex);
             default:
+                if (path != null && path.startsWith(SockJs.PREFIX)) {
+                    return sockJs.handle(ex, path, draining.get());
+                }
                 if (!getOrHead) {
                     Http.methodNotAllowed(ex, "GET, HEAD");
                 } else {

@@ -2,6 +2,8 @@ package jvmops.hello;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -13,7 +15,8 @@ import java.util.logging.Logger;
 
 /**
  * The HTTP server: {@link HelloApp} ({@code /health}, {@code /version}, {@code /events} and the files under
- * public/) on the JDK's own HttpServer with a fixed pool of worker threads.
+ * public/) on the JDK's own HttpServer with a fixed pool of worker threads; with a keystore configured, the same
+ * handlers over HTTPS too (HttpsServer on {@code https.port}, sharing the workers).
  *
  * <p>Shutdown, for rolling deploys: /health answers 503 at once (and, with {@code shutdown.delay}, the
  * server keeps serving that long so a load balancer notices), then the listening socket closes, event
@@ -25,6 +28,7 @@ final class HelloServer {
     private final HelloApp app;
     private final AtomicInteger inFlight = new AtomicInteger();
     private HttpServer server;
+    private HttpsServer httpsServer;
     private ThreadPoolExecutor workers;
 
     HelloServer(AppConfig config, BuildInfo build, Logger log) {
@@ -46,19 +50,39 @@ final class HelloServer {
         defaultProperty("sun.net.httpserver.nodelay", "true");
         defaultProperty("sun.net.httpserver.maxIdleConnections", "10000");
         HttpServer http = HttpServer.create(address, config.backlog());
+        HttpsServer https = null;
+        if (config.https()) {
+            try {
+                https = HttpsServer.create(new InetSocketAddress(config.host(), config.httpsPort()), config.backlog());
+            } catch (IOException e) {
+                http.stop(0);
+                throw new HttpsListenException(e);
+            }
+            https.setHttpsConfigurator(new HttpsConfigurator(config.sslContext()));
+        }
         AtomicInteger n = new AtomicInteger();
         workers = new ThreadPoolExecutor(config.threads(), config.threads(), 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 r -> new Thread(r, "http-worker-" + n.incrementAndGet()));
-        http.setExecutor(workers);
-        http.createContext("/", this::handle);
-        http.start();
+        serve(http);
         server = http;
+        if (https != null) {
+            serve(https);
+            httpsServer = https;
+            log.fine(() -> "serving HTTPS on port " + config.httpsPort() + " with the keystore " + config.keystore());
+        }
         StaticFiles statics = app.statics();
         if (statics.root() == null) {
             log.info("no directory " + config.publicDir() + " in " + System.getProperty("user.dir")
                     + ": serving the copy of public/ packaged in the jar");
         }
         log.fine(() -> "serving files from " + statics + " with " + config.threads() + " worker threads");
+    }
+
+    /** The handlers on one server (HTTP or HTTPS: the same ones), run by the shared workers. */
+    private void serve(HttpServer listener) {
+        listener.setExecutor(workers);
+        listener.createContext("/", this::handle);
+        listener.start();
     }
 
     private void handle(HttpExchange ex) {
@@ -91,9 +115,11 @@ final class HelloServer {
         // its delay). On JDK 17 it waits the whole delay when nothing is open, so it runs on the side and
         // this thread waits only for the requests that are really in progress.
         int stopSeconds = (int) Math.max(1, (timeout + 999) / 1000);
-        Thread stopper = new Thread(() -> server.stop(stopSeconds), "http-stop");
-        stopper.setDaemon(true);
-        stopper.start();
+        for (HttpServer listener : httpsServer == null ? new HttpServer[] {server} : new HttpServer[] {server, httpsServer}) {
+            Thread stopper = new Thread(() -> listener.stop(stopSeconds), listener == server ? "http-stop" : "https-stop");
+            stopper.setDaemon(true);
+            stopper.start();
+        }
         app.stop(Math.min(timeout, 2000));
 
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
@@ -114,6 +140,15 @@ final class HelloServer {
         }
         workers.shutdown();
         log.info(Main.NAME + " stopped after " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms");
+    }
+
+    /** The HTTPS port could not be opened (the HTTP one could, and is closed again). */
+    static final class HttpsListenException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        HttpsListenException(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
     }
 
     private static void defaultProperty(String key, String value) {

@@ -60,7 +60,8 @@ public final class Main {
         try {
             server.start();
         } catch (IOException e) {
-            fail(1, "cannot listen on " + config.host() + ":" + config.port() + ": " + describe(e));
+            int port = e instanceof HelloServer.HttpsListenException ? config.httpsPort() : config.port();
+            fail(1, "cannot listen on " + config.host() + ":" + port + ": " + describe(e));
             return;
         }
         // SIGTERM and SIGINT run this hook. The JVM would then exit 143 or 130; a drained shutdown is a
@@ -70,12 +71,15 @@ public final class Main {
             Runtime.getRuntime().halt(0);
         }, "shutdown"));
         log.info(NAME + " " + build.version() + " (" + build.build() + ") listening on " + config.host() + ":"
-                + config.port() + ", pid " + ProcessHandle.current().pid() + ", java " + System.getProperty("java.version"));
+                + config.port() + (config.https() ? " and " + config.host() + ":" + config.httpsPort() + " (HTTPS)" : "")
+                + ", pid " + ProcessHandle.current().pid() + ", java " + System.getProperty("java.version"));
     }
 
     private static String usage() {
         return "usage: java -cp \"lib/*:config\" jvmops.hello.Main [--version | demo N]\n"
-                + "  environment: PORT (overrides http.port), HOST (overrides http.host), LOG_LEVEL (overrides logback.xml)";
+                + "  environment: PORT (overrides http.port), HOST (overrides http.host), LOG_LEVEL (overrides logback.xml),\n"
+                + "  HTTPS_PORT, HTTPS_KEYSTORE, HTTPS_KEYSTORE_PASSWORD_FILE (override https.port, https.keystore,\n"
+                + "  https.keystore.password.file: HTTPS with a PKCS12 keystore)";
     }
 
     private static String describe(IOException e) {
