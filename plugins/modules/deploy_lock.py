@@ -29,7 +29,8 @@ attributes:
     support: full
     details: Tells whether the lock could be taken or released (a lock another run holds still fails), and writes nothing.
   diff_mode:
-    support: none
+    support: full
+    details: The lock file's holder before and after, as JSON (empty when there is no lock).
   platform:
     platforms: posix
 options:
@@ -176,8 +177,7 @@ def write_lock(path, holder, replace):
     return True
 
 
-def take(module, path, holder, force):
-    current = read_lock(path)
+def take(module, path, holder, force, current):
     if current and current.get("id") == holder["id"]:
         return False, {"held_by": current, "broken": {}}
     if current and not force:
@@ -195,8 +195,7 @@ def take(module, path, holder, force):
     return True, {"held_by": read_lock(path), "broken": current}
 
 
-def release(module, path, holder, force):
-    current = read_lock(path)
+def release(module, path, holder, force, current):
     if not current:
         return False, {"held_by": {}, "broken": {}}
     if current.get("id") != holder["id"] and not force:
@@ -240,12 +239,17 @@ def main():
     if os.path.isdir(path):
         module.fail_json(msg=f"path: {path} is a directory; give the lock file's path")
     try:
+        before = read_lock(path)
         if params["state"] == "present":
-            changed, result = take(module, path, holder, params["force"])
+            changed, result = take(module, path, holder, params["force"], before)
         else:
-            changed, result = release(module, path, holder, params["force"])
+            changed, result = release(module, path, holder, params["force"], before)
     except OSError as exc:
         module.fail_json(msg=f"Failed to {'take' if params['state'] == 'present' else 'release'} the lock {path}: {exc}")
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = {"before_header": path, "after_header": path,
+                          "before": json.dumps(before, sort_keys=True, indent=2) + "\n" if before else "",
+                          "after": json.dumps(result["held_by"], sort_keys=True, indent=2) + "\n" if result["held_by"] else ""}
     module.exit_json(changed=changed, **result)
 
 

@@ -95,3 +95,15 @@ def test_bad_input_names_the_option(invoke, tmp_path):
     assert blank.failed and "holder.id" in blank.result["msg"]
     directory = invoke(module.main, {"path": str(tmp_path), "holder": ALICE})
     assert directory.failed and directory.result["msg"].startswith("path:")
+
+
+def test_diff_shows_the_holder_before_and_after(invoke, tmp_path):
+    path = tmp_path / "hello.lock"
+    taken = invoke(module.main, {"path": str(path), "holder": ALICE}, check=True, diff=True)
+    diff = taken.result["diff"]
+    assert diff["before"] == "" and '"id": "run-a"' in diff["after"] and diff["before_header"] == str(path)
+    invoke(module.main, {"path": str(path), "holder": ALICE})
+    released = invoke(module.main, {"path": str(path), "holder": ALICE, "state": "absent"}, diff=True)
+    assert '"user": "alice"' in released.result["diff"]["before"] and released.result["diff"]["after"] == ""
+    plain = invoke(module.main, {"path": str(path), "holder": ALICE})
+    assert "diff" not in plain.result
