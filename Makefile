@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_FORCE_COLOR := 0
 export JVMOPS_LAB_DIR := $(LAB_DIR)
 
-.PHONY: help system venv tree demo test test-matrix sanity lint units build-test integration lab-test \
+.PHONY: help system venv tree demo test test-extended test-matrix sanity lint units build-test integration lab-test \
         lab-up lab-down lab-status build clean
 
 help: ## list the targets
@@ -34,8 +34,11 @@ tree: venv ## copy the collection into .build/collections/ansible_collections/jv
 demo: system tree lab-up ## bring up the lab, run site.yml on it, print where the app answers
 	@hacking/demo.sh "$(INVENTORY)"
 
-test: system tree ## sanity, lint, unit, build, integration and lab tests (and a Debian 13 smoke), one summary
+test: system tree ## sanity, lint, unit, build, integration and lab tests, one summary
 	@$(RUN_TESTS) --tree "$(TREE)" sanity lint units build integration lab
+
+test-extended: system tree ## the lab variants make test leaves out, and the site.yml smoke on Debian 13 (about 20 minutes)
+	@$(RUN_TESTS) --tree "$(TREE)" lab-extended
 
 test-matrix: system tree ## every lab scenario on Debian 12 hosts, then on Debian 13 hosts (slow: about an hour)
 	@$(RUN_TESTS) --tree "$(TREE)" lab-matrix

@@ -3,10 +3,13 @@
 """Run the test stages in order and close with one pytest-style summary line.
 
     run_tests.py --tree DIR sanity lint units build integration lab    (make test)
+    run_tests.py --tree DIR lab-extended                                 (make test-extended)
     run_tests.py --tree DIR lab-matrix                                   (make test-matrix)
 
-The lab stage runs every scenario on a lab of Debian 12 hosts, then the site.yml smoke (tests/lab/smoke) on a
-second lab of two Debian 13 hosts; lab-matrix runs every scenario and the smoke on each suite.
+The lab stage runs every scenario on a lab of Debian 12 hosts except the variants marked `extended` (a second
+proxy, a second keystore, ...: each feature keeps at least one case in the lab stage); lab-extended runs those
+variants, then the site.yml smoke (tests/lab/smoke) on a second lab of two Debian 13 hosts; lab-matrix runs every
+scenario and the smoke on each suite.
 
 Every stage runs even when an earlier one failed, so one run shows everything that is wrong; the exit status
 is non-zero when any check failed. Set JVMOPS_LAB_KEEP=1 to leave the lab up
@@ -220,9 +223,17 @@ def lab_session(result, tree, label, env, hosts, paths, junit):
 
 
 def stage_lab(tree):
-    """Every scenario on Debian 12 hosts, then the site.yml smoke on two Debian 13 hosts."""
+    """Every scenario on Debian 12 hosts but the variants marked extended."""
     result = Result("lab")
-    lab_session(result, tree, "lab", {}, None, ["tests/lab", f"--ignore={SMOKE}"], "lab.xml")
+    lab_session(result, tree, "lab", {}, None, ["tests/lab", f"--ignore={SMOKE}", "-m", "not extended"], "lab.xml")
+    return result
+
+
+def stage_lab_extended(tree):
+    """The variants marked extended on Debian 12 hosts, then the site.yml smoke on two Debian 13 hosts."""
+    result = Result("lab-extended")
+    lab_session(result, tree, "lab (extended)", {}, None, ["tests/lab", f"--ignore={SMOKE}", "-m", "extended"],
+                "lab-extended.xml")
     lab_session(result, tree, "lab (Debian 13)", DEBIAN13_LAB, "lb1,app1", [SMOKE], "lab-debian13.xml")
     return result
 
@@ -242,6 +253,7 @@ STAGES = {
     "build": stage_build,
     "integration": stage_integration,
     "lab": stage_lab,
+    "lab-extended": stage_lab_extended,
     "lab-matrix": stage_lab_matrix,
 }
 

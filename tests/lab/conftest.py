@@ -159,6 +159,10 @@ class AwxJobs:
                        inventory or self.inventory, extravars, envvars, ssh_key=self.ssh_key, **kwargs)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "extended: a variant `make test` leaves to `make test-extended` (and `make test-matrix`)")
+
+
 def pytest_terminal_summary(terminalreporter):
     for line in REPORT_LINES:
         terminalreporter.write_line(line)

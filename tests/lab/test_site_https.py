@@ -130,6 +130,7 @@ def test_site_serves_https_on_443_from_the_keystore(lab, https_site, site_vars, 
         assert leaked_files(lab, host, keystore.password) == [], host
 
 
+@pytest.mark.extended
 def test_a_new_keystore_restarts_the_apps_drained_under_load(lab, https_site, site_vars, addresses, fronts, keystores):
     old, new = keystores
     pids = {host: app_pid(lab, host) for host in APPS}
@@ -157,6 +158,7 @@ def test_a_new_keystore_restarts_the_apps_drained_under_load(lab, https_site, si
             assert leaked_files(lab, host, password) == [], host
 
 
+@pytest.mark.extended
 def test_without_the_keystore_the_site_is_plain_http_again(lab, https_site, site_vars, addresses):
     run = lab.playbook(SITE, extra_json=site_vars, diff=True)
     assert run.rc == 0, run
@@ -176,6 +178,7 @@ def test_without_the_keystore_the_site_is_plain_http_again(lab, https_site, site
     assert again.rc == 0 and not again.changed(), f"a second run changed {again.changed()}\n{again}"
 
 
+@pytest.mark.extended
 def test_check_mode_with_a_keystore_changes_nothing_and_shows_no_password(lab, https_site, site_vars, addresses, keystores):
     pids = {host: app_pid(lab, host) for host in APPS}
     run = lab.playbook(SITE, extra_json={**site_vars, **https_vars(keystores[0])}, check=True, diff=True)

@@ -150,7 +150,8 @@ def check_drain_moves_only_the_drained_hosts_sessions(lab, addresses, proxy, pla
             assert {session.send() for _attempt in range(5)} == {host}, f"{session.path} through {proxy} after app1 came back"
 
 
-@pytest.mark.parametrize("proxy", PROXIES)
+# Each proxy with one kind of affinity here, the other two cases in `make test-extended`.
+@pytest.mark.parametrize("proxy", ["haproxy", pytest.param("nginx", marks=pytest.mark.extended)])
 def test_uri_affinity_keeps_a_sockjs_session_on_one_host(lab, restore_lbs, site_vars, fronts, proxy):
     addresses = restore_lbs
     uri = {"by": "uri", "depth": 2}
@@ -169,7 +170,7 @@ def test_uri_affinity_keeps_a_sockjs_session_on_one_host(lab, restore_lbs, site_
     check_drain_moves_only_the_drained_hosts_sessions(lab, addresses, proxy, placed)
 
 
-@pytest.mark.parametrize("proxy", PROXIES)
+@pytest.mark.parametrize("proxy", [pytest.param("haproxy", marks=pytest.mark.extended), "nginx"])
 def test_cookie_affinity_keeps_a_sockjs_session_on_one_host(lab, restore_lbs, site_vars, fronts, proxy):
     addresses = restore_lbs
     lab.converge(LB_PLAYBOOK, extra_json=affinity_vars(site_vars, {"by": "cookie", "name": "SERVERID"},
@@ -278,6 +279,7 @@ def test_maintenance_on_and_off_under_load(lab, site, fronts, site_vars, tmp_pat
     assert load.report()["failures"] == 0, load.report()
 
 
+@pytest.mark.extended
 def test_maintenance_default_page_and_retry_after(lab, site, fronts):
     try:
         lab.converge(MAINTENANCE, extra_json=maintenance_vars("on"))
