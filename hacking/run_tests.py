@@ -12,7 +12,8 @@ variants, then the site.yml smoke (tests/lab/smoke) on a second lab of two Debia
 scenario and the smoke on each suite.
 
 Every stage runs even when an earlier one failed, so one run shows everything that is wrong; the exit status
-is non-zero when any check failed. Set JVMOPS_LAB_KEEP=1 to leave the lab up
+is non-zero when any check failed. The units stage runs beside the integration stage (its output is shown when
+both have ended; JVMOPS_TEST_SERIAL=1 runs them one after the other). Set JVMOPS_LAB_KEEP=1 to leave the lab up
 after the lab stage (to look around); by default it is removed again.
 """
 
@@ -25,7 +26,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+import traceback
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,24 +65,37 @@ class Result:
     skipped: int = 0
     failures: list = field(default_factory=list)
     seconds: float = 0.0
+    output: list = field(default_factory=list)
+
+
+# A stage run beside another (units beside integration) writes into its thread's buffer, shown when it ends.
+_OUTPUT = threading.local()
+
+
+def emit(text):
+    buffer = getattr(_OUTPUT, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        buffer.append(text)
 
 
 def banner(text):
-    print(f"\n{'=' * 20} {text} {'=' * max(0, 58 - len(text))}", flush=True)
+    emit(f"\n{'=' * 20} {text} {'=' * max(0, 58 - len(text))}\n")
 
 
 def stream(cmd, cwd, env=None):
     """Run a command, showing its output as it comes, and return (returncode, output)."""
-    print(f"$ {' '.join(str(c) for c in cmd)}", flush=True)
+    emit(f"$ {' '.join(str(c) for c in cmd)}\n")
     full_env = dict(os.environ, **(env or {}))
     full_env["PATH"] = f"{VENV_BIN}:{full_env.get('PATH', '')}"
     with subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors="replace") as proc:
         lines = []
         for line in proc.stdout:
-            sys.stdout.write(line)
+            emit(line)
             lines.append(line)
-        sys.stdout.flush()
         return proc.wait(), "".join(lines)
 
 
@@ -188,15 +204,15 @@ def stage_integration(tree):
     logs = {"the integration output": output}
     logs.update((str(path), path) for path in sorted((Path(tree) / "tests" / "output" / ".tmp" / "output_dir").glob("**/*.log")))
     report = heroku_fake.report(fake_dir, logs)
-    print("\n".join(report.lines))
+    emit("\n".join(report.lines) + "\n")
     one(result, "integration: every Heroku API request and response matched the schema", 0 if report.schema_ok else 1)
     one(result, "integration: no Heroku API key or config var value in the test logs", 1 if report.leaks else 0)
     report = beanstalk_fake.report(beanstalk_dir, logs)
-    print("\n".join(report.lines))
+    emit("\n".join(report.lines) + "\n")
     one(result, "integration: every Elastic Beanstalk request and response matched botocore's model", 0 if report.contract_ok else 1)
     one(result, "integration: no AWS secret key in the test logs", 1 if report.leaks else 0)
     report = appengine_fake.report(appengine_dir, logs)
-    print("\n".join(report.lines))
+    emit("\n".join(report.lines) + "\n")
     one(result, "integration: every App Engine Admin API request and response matched the v1 discovery document",
         0 if report.contract_ok else 1)
     one(result, "integration: no Google access token or service-account key in the test logs", 1 if report.leaks else 0)
@@ -258,6 +274,24 @@ STAGES = {
 }
 
 
+def run_stage(name, tree, results, buffer=None):
+    """One stage, its banner first; with a buffer, its output is kept in it (result.output) instead of shown."""
+    _OUTPUT.buffer = buffer
+    try:
+        banner(name)
+        started = time.monotonic()
+        result = STAGES[name](tree)
+        result.seconds = time.monotonic() - started
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # a broken stage is a failure, not the end
+        emit(traceback.format_exc())
+        result = Result(name, failed=1, failures=[f"{name}: {exc!r}"])
+    finally:
+        _OUTPUT.buffer = None
+    result.output = buffer or []
+    results[name] = result
+    return result
+
+
 def summary_line(results):
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results)
@@ -273,20 +307,35 @@ def main(argv=None):
     # The Twilio test service checks requests against the published description in shared/ beside the repository,
     # wherever the tree under test was copied to.
     os.environ.setdefault("TWILIO_OPENAPI", str(REPO.parent / "shared" / "twilio-api" / "twilio_api_v2010.json"))
-    results = []
+    results = {}
+    began = time.monotonic()
+    beside = {}  # stage -> the stage that runs in a thread beside it
+    if ({"units", "integration"} <= set(args.stages) and os.environ.get("JVMOPS_TEST_SERIAL") != "1"
+            and args.stages.index("units") < args.stages.index("integration")):
+        # The unit tests keep one core busy, the integration targets mostly wait on their local services: side by
+        # side they take the time of the longer one (JVMOPS_TEST_SERIAL=1 runs them one after the other).
+        beside["integration"] = "units"
     for name in args.stages:
-        banner(name)
-        started = time.monotonic()
-        result = STAGES[name](args.tree)
-        result.seconds = time.monotonic() - started
-        results.append(result)
+        if name in beside.values():
+            continue
+        thread = None
+        if name in beside:
+            other = beside[name]
+            thread = threading.Thread(target=run_stage, args=(other, args.tree, results, []), daemon=True)
+            thread.start()
+        results[name] = run_stage(name, args.tree, results)
+        if thread is not None:
+            thread.join()
+            emit(f"\n(the {other} stage ran beside the {name} stage; its output:)\n")
+            emit("".join(results[other].output))
+    results = [results[name] for name in args.stages]
     banner("summary")
     for r in results:
         print(f"{r.stage:<12} {r.passed:>4} passed {r.failed:>4} failed {r.skipped:>4} skipped  {r.seconds:7.1f}s")
     for r in results:
         for failure in r.failures:
             print(f"FAILED {failure}")
-    print(f"total: {summary_line(results)}", flush=True)
+    print(f"total: {summary_line(results)} in {time.monotonic() - began:.0f}s", flush=True)
     return 1 if any(r.failed for r in results) else 0
 
 

@@ -153,7 +153,9 @@ def test_install_without_the_dependencies_fails_offline(installed, core_only):
                            installed["tarball"]], cwd=core_only["work"], env=core_only["env"], text=True,
                           capture_output=True, check=False)
     assert proc.returncode != 0
-    assert "community.general" in proc.stdout + proc.stderr
+    # ansible-galaxy names the first dependency it cannot find.
+    dependencies = yaml.safe_load((TREE / "galaxy.yml").read_text())["dependencies"]
+    assert any(name in proc.stdout + proc.stderr for name in dependencies), proc
     # ... and the bundled copies really are out of sight there.
     env = dict(core_only["env"], ANSIBLE_COLLECTIONS_PATH=str(core_only["path"] / "none"))
     proc = subprocess.run([BIN / "ansible-doc", "community.general.ini_file"], cwd=core_only["work"], env=env, text=True,
