@@ -516,8 +516,7 @@ def awx_secrets(tls, awx):
             "the Machine credential's key": awx.ssh_key.strip().splitlines()[1]}
 
 
-# The rolling deploy under load is test_rolling_deploy_and_reloads_lose_no_request; AWX jobs are tested by the next test.
-@pytest.mark.extended
+# The next test deploys the archive this job built: keep them together (neither is marked extended).
 def test_site_as_an_awx_job_rolls_out_a_new_build_under_load(lab, awx, site_vars, tls, fronts):
     """The job template users schedule: site.yml builds a new version and rolls it out, losing no request."""
     with LoadGenerator([fronts["haproxy"], fronts["nginx"]], workers=4, rate=150) as load:
