@@ -37,7 +37,7 @@ demo: system tree lab-up ## bring up the lab, run site.yml on it, print where th
 test: system tree ## sanity, lint, unit, build, integration and lab tests, one summary
 	@$(RUN_TESTS) --tree "$(TREE)" sanity lint units build integration lab
 
-test-extended: system tree ## the lab variants make test leaves out, and the site.yml smoke on Debian 13 (about 20 minutes)
+test-extended: system tree ## the lab variants make test leaves out, and the site.yml smoke on Debian 13 (about 10 minutes)
 	@$(RUN_TESTS) --tree "$(TREE)" lab-extended
 
 test-matrix: system tree ## every lab scenario on Debian 12 hosts, then on Debian 13 hosts (slow: about an hour)
