@@ -175,6 +175,19 @@ def awx(lab, tmp_path_factory):
     return AwxJobs(tmp_path_factory.mktemp("awx"))
 
 
+@pytest.fixture(scope="session", name="model_image")
+def model_image_fixture():
+    """The root filesystem of the lab's cached base image: the model image local_vm's machines boot from (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("local machines need root")
+    sys.path.insert(0, str(HERE))
+    import lab as labpy  # pylint: disable=import-outside-toplevel
+    image = labpy.image_path(labpy.Config())
+    if not (image / ".complete").exists():
+        pytest.fail(f"no base image at {image}: `python3 tests/lab/lab.py image` builds it")
+    return str(image / "rootfs")
+
+
 @pytest.fixture(scope="session")
 def lab():
     if not INVENTORY.exists():

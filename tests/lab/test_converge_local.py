@@ -88,15 +88,9 @@ class Group:
 
 
 @pytest.fixture(name="group")
-def group_fixture(lab, tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("local machines need root")
-    cfg = labpy.Config()
-    image = labpy.image_path(cfg)
-    if not (image / ".complete").exists():
-        pytest.fail(f"no base image at {image}: `python3 tests/lab/lab.py image` builds it")
+def group_fixture(lab, tmp_path, model_image):
     assert local_vm_info() == [], "machines of the test's group are left from an earlier run"
-    group = Group(lab, tmp_path, str(image / "rootfs"), cfg.proxy_url)
+    group = Group(lab, tmp_path, model_image, labpy.Config().proxy_url)
     yield group
     for machine in local_vm_info():  # whatever a failed test left
         subprocess.run([str(ANSIBLE), "localhost", "-m", "jvmops.deploy.local_vm", "-a",

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -27,15 +26,6 @@ MACHINE = f"vm-{NAME}"  # systemd-nspawn's machine name for it (_local_vm_nspawn
 BRIDGE = "jvt0"
 NETWORK = {"bridge": BRIDGE, "subnet": "10.213.19.0/24"}
 CGROUP = Path("/sys/fs/cgroup")
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 class Vm:
@@ -114,16 +104,10 @@ def memory_limit(name):
 
 
 @pytest.fixture(name="vm")
-def vm_fixture(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("local_vm's nspawn back end needs root")
-    cfg = lab.Config()
-    image = lab.image_path(cfg)
-    if not (image / ".complete").exists():
-        pytest.fail(f"no base image at {image}: build it with `flock /tmp/jvmops-lab.lock python3 tests/lab/lab.py image`")
+def vm_fixture(tmp_path, model_image):
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "local-vm-test", "-f", str(key)], check=True)
-    vm = Vm(tmp_path / "vms", str(image / "rootfs"), key)
+    vm = Vm(tmp_path / "vms", model_image, key)
     yield vm
     vm.vm(state="absent")  # whatever a failed test left
 
@@ -165,7 +149,7 @@ def test_lifecycle(vm, tmp_path):
     assert vm.info(group="web")["machines"] == [machine], "--check stopped it"
 
     ssh(vm, ip, "systemd-run --unit=web --working-directory=/tmp python3 -m http.server 8080", known_hosts)
-    wait_until(lambda: http_answers(ip), 30, "the HTTP server in the machine")
+    lab.wait_for(lambda: http_answers(ip), 30, "the HTTP server in the machine")
 
     paused = vm.ok(state="paused")
     assert paused["changed"] and paused["machine"]["state"] == "paused" and frozen(NAME)
@@ -174,7 +158,7 @@ def test_lifecycle(vm, tmp_path):
 
     resumed = vm.ok(state="resumed")
     assert resumed["changed"] and resumed["machine"]["state"] == "running" and not frozen(NAME)
-    wait_until(lambda: http_answers(ip), 10, "the HTTP server to answer again")
+    lab.wait_for(lambda: http_answers(ip), 10, "the HTTP server to answer again")
 
     stopped = vm.ok(state="stopped", wait_timeout=60)
     assert stopped["changed"] and stopped["machine"]["state"] == "stopped"
